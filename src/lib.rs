@@ -1,4 +1,54 @@
-//! tickwheel (work in progress)
+//! Leak-free timers and tickers for threaded Rust.
+//!
+//! One driver thread advances a hierarchical hashed timing wheel; [`Timer`]
+//! (one-shot), [`Ticker`] (periodic, phase-locked) and [`Callback`] (run a
+//! closure later) are handles whose `Drop` removes their wheel entry, so a
+//! timer cannot outlive its owner. Values arrive on bounded
+//! [`crossbeam_channel`] receivers and compose with any `select!`.
+//!
+//! ```
+//! use crossbeam_channel::select;
+//! use std::time::Duration;
+//!
+//! let ticker = tickwheel::tick(Duration::from_millis(1));
+//! let deadline = tickwheel::after(Duration::from_millis(5));
+//! let mut ticks = 0;
+//! loop {
+//!     select! {
+//!         recv(ticker.receiver()) -> _ => ticks += 1,
+//!         recv(deadline.receiver()) -> _ => break,
+//!     }
+//! }
+//! assert!(ticks <= 5);
+//! // Both handles drop here and leave nothing behind in the wheel.
+//! ```
+//!
+//! Semantics follow Go 1.23's `time` package; see `docs/go-idioms.md` for a
+//! map from Go idioms to this crate, and the type docs for the details.
 #![forbid(unsafe_code)]
-#![allow(dead_code)]
+#![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
+
+mod callback;
+mod clock;
+pub(crate) mod driver;
+pub(crate) mod entry;
+mod global;
+mod manual_clock;
+mod sites;
+mod stats;
+mod ticker;
+mod timer;
 pub(crate) mod wheel;
+
+pub(crate) use global::handle_ref;
+
+pub use crate::callback::Callback;
+pub use crate::driver::{Builder, Driver, Handle};
+pub use crate::entry::Kind;
+pub use crate::global::{after, after_func, at, handle, live_sites, stats, tick};
+pub use crate::manual_clock::ManualClock;
+pub use crate::sites::Site;
+pub use crate::stats::Stats;
+pub use crate::ticker::Ticker;
+pub use crate::timer::Timer;
+pub use crossbeam_channel::{RecvError, RecvTimeoutError, TryRecvError};

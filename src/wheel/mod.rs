@@ -141,6 +141,7 @@ impl<T> Wheel<T> {
     }
 
     /// Number of entries, armed or not.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
@@ -185,6 +186,25 @@ impl<T> Wheel<T> {
     /// Iterates over all payloads.
     pub(crate) fn values(&self) -> impl Iterator<Item = &T> {
         self.entries.iter().map(|(_, n)| &n.value)
+    }
+
+    /// Iterates over all payloads, mutably.
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.entries.iter_mut().map(|(_, n)| &mut n.value)
+    }
+
+    /// Disarms every entry at once (driver shutdown).
+    pub(crate) fn disarm_all(&mut self) {
+        for lvl in self.levels.iter_mut() {
+            lvl.occupied = 0;
+            lvl.slots = [EMPTY_SLOT; SLOTS];
+        }
+        for (_, n) in self.entries.iter_mut() {
+            n.level = UNLINKED;
+            n.prev = NIL;
+            n.next = NIL;
+        }
+        self.armed = 0;
     }
 
     /// Whether the entry is armed.
@@ -319,7 +339,6 @@ impl<T> Wheel<T> {
                     generation: node.generation,
                 });
                 self.unlink(cur);
-                self.entries[cur as usize].level = UNLINKED;
                 self.armed -= 1;
             } else {
                 min = min.min(node.deadline);

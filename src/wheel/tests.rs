@@ -312,6 +312,11 @@ fn step(w: &mut Wheel<u32>, model: &mut BTreeMap<u32, u64>, now: u64) -> Result<
     for id in &expected {
         model.remove(id);
     }
+    // Progress: after a poll, the wheel never asks to be looked at again at
+    // or before the same instant (the driver would spin).
+    if let Some(t) = w.next_deadline() {
+        prop_assert!(t > now, "next_deadline {} not after now {}", t, now);
+    }
     Ok(())
 }
 

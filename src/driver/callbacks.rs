@@ -1,0 +1,163 @@
+//! The callback thread: runs [`Callback`](crate::Callback) closures in
+//! deadline order, off the driver thread, so a slow callback never delays a
+//! channel delivery.
+//!
+//! The driver queues a closure when its deadline passes (entry state
+//! `Queued`); this thread re-checks the entry under `W` before running it,
+//! because `stop()` may have cancelled it in between (see the state table in
+//! [`entry`](crate::entry)).
+
+use crate::driver::handle::Inner;
+use crate::entry::{CallbackState, EntryKind, Func};
+use crate::wheel::Key;
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use parking_lot::{Condvar, Mutex};
+use std::cell::Cell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Work for the callback thread.
+pub(crate) enum Job {
+    /// Run the closure of this entry, unless it was cancelled.
+    Run {
+        /// The entry.
+        key: Key,
+        /// Its closure.
+        f: Func,
+    },
+    /// Exit (sent by shutdown after the driver thread has stopped).
+    Stop,
+}
+
+/// The queue to the callback thread, and a count of the jobs not finished
+/// yet (a manual clock waits for it to reach zero).
+#[derive(Debug)]
+pub(crate) struct Jobs {
+    /// Sending side of the queue (unbounded: the driver never blocks).
+    tx: Sender<Job>,
+    /// `Run` jobs queued or running.
+    outstanding: Mutex<usize>,
+    /// Notified when `outstanding` drops to zero.
+    idle: Condvar,
+}
+
+thread_local! {
+    /// Set on callback threads, to refuse what would deadlock there.
+    static ON_CALLBACK_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the current thread is some driver's callback thread.
+pub(crate) fn on_callback_thread() -> bool {
+    ON_CALLBACK_THREAD.with(Cell::get)
+}
+
+impl Jobs {
+    pub(crate) fn new() -> (Jobs, Receiver<Job>) {
+        let (tx, rx) = unbounded();
+        (
+            Jobs {
+                tx,
+                outstanding: Mutex::new(0),
+                idle: Condvar::new(),
+            },
+            rx,
+        )
+    }
+
+    /// Queues jobs; never blocks.
+    pub(crate) fn push(&self, jobs: impl ExactSizeIterator<Item = Job>) {
+        *self.outstanding.lock() += jobs.len();
+        for job in jobs {
+            // The receiver lives until `Stop` is handled, which happens only
+            // after the driver has stopped queueing: this cannot fail.
+            self.tx
+                .send(job)
+                .expect("tickwheel: callback thread gone while the driver runs");
+        }
+    }
+
+    /// Asks the callback thread to exit.
+    pub(crate) fn stop(&self) {
+        // Err only if the thread has already exited, which is the goal.
+        let _ = self.tx.send(Job::Stop);
+    }
+
+    /// Blocks until every queued job has finished.
+    pub(crate) fn wait_idle(&self) {
+        let mut n = self.outstanding.lock();
+        while *n > 0 {
+            self.idle.wait(&mut n);
+        }
+    }
+
+    fn finished_one(&self) {
+        let mut n = self.outstanding.lock();
+        *n -= 1;
+        if *n == 0 {
+            self.idle.notify_all();
+        }
+    }
+}
+
+/// The callback thread's body.
+pub(crate) fn run(inner: &Inner, rx: Receiver<Job>) {
+    ON_CALLBACK_THREAD.with(|c| c.set(true));
+    while let Ok(job) = rx.recv() {
+        match job {
+            Job::Stop => break,
+            Job::Run { key, f } => {
+                run_one(inner, key, f);
+                inner.jobs.finished_one();
+            }
+        }
+    }
+}
+
+fn run_one(inner: &Inner, key: Key, f: Func) {
+    let mut st = inner.state.lock();
+    let shutdown = st.shutdown;
+    let EntryKind::Callback { state, .. } = &mut st.wheel.get_mut(key).kind else {
+        unreachable!("callback job for a non-callback entry");
+    };
+    let go = *state == CallbackState::Queued && !shutdown;
+    *state = if go {
+        CallbackState::Running
+    } else {
+        CallbackState::Done
+    };
+    let garbage = if go {
+        None
+    } else {
+        finish(inner, &mut st, key)
+    };
+    // Release W: the closure (and anything it captured) runs or is dropped
+    // without it, since it may create, stop or drop timers of this driver.
+    drop(st);
+    drop(garbage);
+    if !go {
+        drop(f);
+        return;
+    }
+    if catch_unwind(AssertUnwindSafe(f)).is_err() {
+        inner.counters.callback_panics.fetch_add(1, Relaxed);
+    }
+    let mut st = inner.state.lock();
+    if let EntryKind::Callback { state, .. } = &mut st.wheel.get_mut(key).kind {
+        *state = CallbackState::Done;
+    }
+    let garbage = finish(inner, &mut st, key);
+    drop(st);
+    drop(garbage);
+}
+
+/// Removes a `Done` callback entry whose handle is gone.
+fn finish(
+    inner: &Inner,
+    st: &mut crate::driver::handle::State,
+    key: Key,
+) -> Option<crate::entry::Entry> {
+    match st.wheel.get(key).kind {
+        EntryKind::Callback { detached: true, .. } => Some(inner.remove(st, key)),
+        _ => None,
+    }
+}

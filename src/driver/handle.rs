@@ -1,0 +1,182 @@
+//! [`Handle`]: the shared state of one driver, and the operations that every
+//! timer, ticker and callback performs on it.
+//!
+//! # Locks
+//!
+//! - `W` = [`Inner::state`]: the wheel and the driver's bookkeeping. Held
+//!   only for O(1) work (plus O(due) in the driver's collect step).
+//! - `D` = [`Inner::deliver`]: held by the driver from just before it
+//!   releases `W` until every value it collected is in its channel.
+//!
+//! Order: `W` then `D`, never the other way (see the ground rules in
+//! [`entry`](crate::entry)). Nothing user-provided runs, and nothing that can
+//! wake another thread is dropped, while `W` is held.
+
+use crate::clock::Clock;
+use crate::driver::callbacks::Jobs;
+use crate::entry::{Entry, EntryKind};
+use crate::stats::{Counters, Stats};
+use crate::wheel::{Key, NEVER, Wheel};
+use parking_lot::{Condvar, Mutex, MutexGuard};
+use std::fmt;
+use std::panic::Location;
+use std::sync::Arc;
+
+/// A cheap, cloneable reference to a driver, used to create timers on it.
+///
+/// Handles keep the driver's shared state alive, not its thread: after the
+/// [`Driver`](crate::Driver) is shut down, timers made from a handle are born
+/// disconnected (their receiver reports `Disconnected` at once) and callbacks
+/// never run.
+#[derive(Clone)]
+pub struct Handle {
+    /// The driver's shared state.
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.inner.state.lock();
+        f.debug_struct("Handle")
+            .field("thread", &self.inner.name)
+            .field("pending", &st.wheel.armed())
+            .field("shutdown", &st.shutdown)
+            .finish()
+    }
+}
+
+/// State shared by a driver's thread, its callback thread and its handles.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    /// `W`: the wheel and bookkeeping.
+    pub(crate) state: Mutex<State>,
+    /// Wakes the driver thread when `next_wake` is lowered or on shutdown.
+    pub(crate) wake: Condvar,
+    /// `D`: see the module doc.
+    pub(crate) deliver: Mutex<()>,
+    /// Where time comes from.
+    pub(crate) clock: Clock,
+    /// The callback queue.
+    pub(crate) jobs: Jobs,
+    /// Counters updated outside `W`.
+    pub(crate) counters: Counters,
+    /// Name of the driver thread.
+    pub(crate) name: String,
+}
+
+/// What `W` protects.
+#[derive(Debug)]
+pub(crate) struct State {
+    /// The timing wheel.
+    pub(crate) wheel: Wheel<Entry>,
+    /// When the driver thread will next wake by itself (driver ns, or
+    /// [`NEVER`]). Inserters lower it and notify; only the driver raises it,
+    /// when it reaches it. A cancelled earliest timer thus costs at most one
+    /// early wake-up, and creating timers later than it costs none.
+    pub(crate) next_wake: u64,
+    /// Set once by `shutdown`.
+    pub(crate) shutdown: bool,
+    /// Live handles by kind: `[timers, tickers, callbacks]`.
+    pub(crate) live: [usize; 3],
+}
+
+impl Inner {
+    pub(crate) fn new(clock: Clock, resolution_ns: u64, name: String, jobs: Jobs) -> Self {
+        Inner {
+            state: Mutex::new(State {
+                wheel: Wheel::new(resolution_ns),
+                next_wake: NEVER,
+                shutdown: false,
+                live: [0; 3],
+            }),
+            wake: Condvar::new(),
+            deliver: Mutex::new(()),
+            clock,
+            jobs,
+            counters: Counters::default(),
+            name,
+        }
+    }
+
+    /// Adds an entry for a new handle and arms it at `deadline` (driver ns)
+    /// unless the driver has shut down. Returns the key, and whether the
+    /// entry was armed.
+    pub(crate) fn insert(
+        &self,
+        kind: EntryKind,
+        site: &'static Location<'static>,
+        now: u64,
+        deadline: u64,
+    ) -> Key {
+        let live_index = kind.kind() as usize;
+        let mut st = self.state.lock();
+        st.live[live_index] += 1;
+        let key = st.wheel.insert(Entry {
+            kind,
+            site,
+            created: now,
+        });
+        if !st.shutdown {
+            st.wheel.arm(key, deadline);
+            self.lower_wake(st, deadline);
+        }
+        key
+    }
+
+    /// Removes a handle's entry and returns it, to be dropped by the caller
+    /// after `W` is released.
+    pub(crate) fn remove(&self, st: &mut State, key: Key) -> Entry {
+        let entry = st.wheel.remove(key);
+        st.live[entry.kind.kind() as usize] -= 1;
+        entry
+    }
+
+    /// Arms (or re-arms) `key` at `deadline` and wakes the driver if that is
+    /// earlier than it planned to wake. Consumes the guard: the notify
+    /// happens after `W` is released.
+    pub(crate) fn arm(&self, mut st: MutexGuard<'_, State>, key: Key, deadline: u64) {
+        if st.shutdown {
+            return;
+        }
+        st.wheel.arm(key, deadline);
+        self.lower_wake(st, deadline);
+    }
+
+    /// Lowers `next_wake` to `deadline` if needed, releasing `W` before
+    /// waking the driver.
+    fn lower_wake(&self, mut st: MutexGuard<'_, State>, deadline: u64) {
+        if deadline < st.next_wake {
+            st.next_wake = deadline;
+            // Release W first, so the woken driver does not block on it.
+            drop(st);
+            self.wake.notify_one();
+        }
+    }
+
+    /// Waits until the driver has finished sending everything it collected
+    /// before this call (see the ground rules in [`entry`](crate::entry)).
+    pub(crate) fn wait_for_delivery(&self) {
+        drop(self.deliver.lock());
+    }
+
+    /// Live sites, stats and so on read `W` only briefly.
+    pub(crate) fn stats(&self) -> Stats {
+        let st = self.state.lock();
+        let pending = st.wheel.armed();
+        let live = st.live;
+        drop(st);
+        self.counters.snapshot(pending, live)
+    }
+}
+
+impl Handle {
+    /// The current time on this driver's clock (virtual for a manual clock).
+    pub fn now(&self) -> std::time::Instant {
+        self.inner.clock.now().0
+    }
+
+    /// A snapshot of this driver's statistics.
+    pub fn stats(&self) -> Stats {
+        self.inner.stats()
+    }
+}

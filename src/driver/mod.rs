@@ -1,0 +1,234 @@
+//! [`Driver`]: one thread that advances the wheel, plus one that runs
+//! callbacks; and [`Builder`] to configure it.
+
+pub(crate) mod callbacks;
+pub(crate) mod handle;
+pub(crate) mod run;
+
+use crate::clock::Clock;
+use crate::entry::{CallbackState, EntryKind};
+use crate::manual_clock::ManualClock;
+pub use handle::Handle;
+use handle::Inner;
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A timer driver: a wheel advanced by one thread, with a second thread for
+/// callbacks.
+///
+/// Most programs use the global driver through [`after`](crate::after),
+/// [`tick`](crate::tick) and friends. A `Driver` of your own gives an
+/// isolated wheel (its own stats, its own thread) and can be shut down:
+///
+/// ```
+/// use std::time::Duration;
+/// let driver = tickwheel::Driver::builder().thread_name("my-timers").build()?;
+/// let timer = driver.handle().timer(Duration::from_millis(1));
+/// timer.recv().unwrap();
+/// driver.shutdown(); // also done by Drop
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Driver {
+    /// Handle to the shared state.
+    handle: Handle,
+    /// The wheel thread (none on a manual clock: `advance` drives it).
+    thread: Option<JoinHandle<()>>,
+    /// The callback thread.
+    callbacks: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for Driver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Driver")
+            .field("handle", &self.handle)
+            .finish()
+    }
+}
+
+/// Configures a [`Driver`].
+#[derive(Debug, Clone)]
+pub struct Builder {
+    /// Wheel tick length.
+    resolution: Duration,
+    /// Name of the driver thread.
+    thread_name: String,
+    /// A manual clock, or `None` for the real one.
+    clock: Option<ManualClock>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            resolution: Duration::from_millis(1),
+            thread_name: "tickwheel".into(),
+            clock: None,
+        }
+    }
+}
+
+impl Builder {
+    /// The length of one wheel tick (default 1 ms).
+    ///
+    /// Timers fire at their exact deadline whatever the resolution: it only
+    /// decides how entries are filed. The horizon (beyond which entries are
+    /// parked and re-filed, still exact) is 2^36 ticks: 2.18 years at 1 ms.
+    ///
+    /// # Panics
+    ///
+    /// If `resolution` is under one nanosecond.
+    #[track_caller]
+    pub fn resolution(mut self, resolution: Duration) -> Self {
+        assert!(
+            resolution >= Duration::from_nanos(1),
+            "tickwheel: driver resolution must be at least 1 ns, got {resolution:?}"
+        );
+        self.resolution = resolution;
+        self
+    }
+
+    /// The driver thread's name (default `tickwheel`); the callback thread
+    /// is named after it with `-callbacks` appended.
+    pub fn thread_name(mut self, name: impl Into<String>) -> Self {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// Runs the driver on a [`ManualClock`]: it then never reads the real
+    /// clock and never fires on its own; time moves only by
+    /// [`ManualClock::advance`].
+    pub fn clock(mut self, clock: ManualClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Starts the driver's threads.
+    ///
+    /// # Errors
+    ///
+    /// If a thread cannot be spawned.
+    pub fn build(self) -> io::Result<Driver> {
+        let clock = match &self.clock {
+            Some(m) => Clock::Manual(m.clone()),
+            None => Clock::Real {
+                base: Instant::now(),
+            },
+        };
+        let resolution_ns = u64::try_from(self.resolution.as_nanos()).unwrap_or(u64::MAX);
+        let (jobs, job_rx) = callbacks::Jobs::new();
+        let inner = Arc::new(Inner::new(
+            clock,
+            resolution_ns,
+            self.thread_name.clone(),
+            jobs,
+        ));
+
+        let cb_inner = inner.clone();
+        let callbacks = std::thread::Builder::new()
+            .name(format!("{}-callbacks", self.thread_name))
+            .spawn(move || callbacks::run(&cb_inner, job_rx))?;
+        let mut driver = Driver {
+            handle: Handle {
+                inner: inner.clone(),
+            },
+            thread: None,
+            callbacks: Some(callbacks),
+        };
+        match &self.clock {
+            Some(m) => m.register(&inner),
+            None => {
+                let th_inner = inner.clone();
+                // On error `driver` is dropped, which stops the callback
+                // thread again.
+                driver.thread = Some(
+                    std::thread::Builder::new()
+                        .name(self.thread_name)
+                        .spawn(move || run::run(&th_inner))?,
+                );
+            }
+        }
+        Ok(driver)
+    }
+}
+
+impl Driver {
+    /// A builder with the defaults: 1 ms resolution, thread `tickwheel`,
+    /// real clock.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// A handle for creating timers on this driver.
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    pub(crate) fn handle_ref(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Stops the driver (also done by `Drop`).
+    ///
+    /// When it returns: every timer and ticker receiver of this driver
+    /// reports `Disconnected` (blocked `recv`s return `Err`); the callback
+    /// that was running (if any) has finished; callbacks not yet started are
+    /// dropped without running; later timers made from a [`Handle`] are born
+    /// disconnected and later callbacks never run.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let inner = &self.handle.inner;
+        let mut st = inner.state.lock();
+        if st.shutdown {
+            return;
+        }
+        st.shutdown = true;
+        // Disarm everything and take out every sender and closure, to drop
+        // after W is released (ground rule 4): dropping the last sender is
+        // what disconnects receivers.
+        let mut senders = Vec::new();
+        let mut closures = Vec::new();
+        st.wheel.disarm_all();
+        for entry in st.wheel.values_mut() {
+            match &mut entry.kind {
+                EntryKind::Timer { tx } | EntryKind::Ticker { tx, .. } => senders.extend(tx.take()),
+                EntryKind::Callback { f, state, .. } => {
+                    if *state == CallbackState::Armed {
+                        *state = CallbackState::Done;
+                    }
+                    closures.extend(f.take());
+                }
+            }
+        }
+        drop(st);
+        drop(senders);
+        drop(closures);
+        inner.wake.notify_one();
+        if let Some(t) = self.thread.take() {
+            // The driver thread only exits after delivering what it had
+            // collected, so no sender clone survives this join.
+            let _ = t.join();
+        }
+        // In-flight senders of a manual-clock step are dropped when D is.
+        inner.wait_for_delivery();
+        inner.jobs.stop();
+        if let Some(t) = self.callbacks.take() {
+            if t.thread().id() == std::thread::current().id() {
+                // Shut down from inside a callback: the thread exits after
+                // this callback returns; joining itself would deadlock.
+                return;
+            }
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

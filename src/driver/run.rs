@@ -1,0 +1,184 @@
+//! The driver's work: collect what is due under `W`, deliver it without `W`.
+//!
+//! [`run`] is the driver thread. It sleeps on a condvar until `next_wake`
+//! (no periodic wake-ups: with nothing armed it waits without a timeout),
+//! and is woken early only when an inserter lowers `next_wake`.
+//! [`step`] is one collect-and-deliver pass at a given time; a manual clock
+//! calls it from the advancing thread instead.
+
+use crate::driver::callbacks::Job;
+use crate::driver::handle::{Inner, State};
+use crate::entry::{CallbackState, Delivery, EntryKind};
+use crate::wheel::{Key, NEVER};
+use crossbeam_channel::TrySendError;
+use parking_lot::MutexGuard;
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Reusable buffers of one driver loop.
+#[derive(Default)]
+pub(crate) struct Buffers {
+    /// Keys the wheel reported due.
+    due: Vec<Key>,
+    /// What to hand over once `W` is released.
+    batch: Vec<Delivery>,
+}
+
+/// The driver thread's body.
+pub(crate) fn run(inner: &Inner) {
+    set_timer_slack();
+    let mut buf = Buffers::default();
+    let mut st = inner.state.lock();
+    loop {
+        if st.shutdown {
+            break;
+        }
+        let (_, now) = inner.clock.now();
+        if now >= st.next_wake {
+            st = step(inner, st, now, &mut buf);
+            continue;
+        }
+        if st.next_wake == NEVER {
+            inner.wake.wait(&mut st);
+        } else {
+            let until = inner.clock.instant_of(st.next_wake);
+            inner.wake.wait_until(&mut st, until);
+        }
+        inner.counters.wakeups.fetch_add(1, Relaxed);
+    }
+}
+
+/// Collects everything due at `now`, plans the next wake-up, and delivers.
+/// Takes `W` and gives it back (it is released during delivery).
+pub(crate) fn step<'a>(
+    inner: &'a Inner,
+    mut st: MutexGuard<'a, State>,
+    now: u64,
+    buf: &mut Buffers,
+) -> MutexGuard<'a, State> {
+    collect(inner, &mut st, now, buf);
+    st.next_wake = st.wheel.next_deadline().unwrap_or(NEVER);
+    if buf.batch.is_empty() {
+        return st;
+    }
+    // Take D before releasing W (ground rule 2): a stop() that finds an entry
+    // collected here then waits on D until its value is in the channel.
+    let d = inner.deliver.lock();
+    // Release W: sends wake receivers and user threads must be able to
+    // create and stop timers meanwhile.
+    drop(st);
+    deliver(inner, &mut buf.batch);
+    drop(d);
+    inner.state.lock()
+}
+
+/// Moves everything due at `now` out of the wheel into `buf.batch`, in
+/// deadline order, re-arming tickers on their grid.
+fn collect(inner: &Inner, st: &mut State, now: u64, buf: &mut Buffers) {
+    buf.due.clear();
+    st.wheel.poll(now, &mut buf.due);
+    for &key in &buf.due {
+        let deadline = st.wheel.deadline(key);
+        let at = || inner.clock.instant_of(deadline);
+        let mut rearm = None;
+        match &mut st.wheel.get_mut(key).kind {
+            EntryKind::Timer { tx } => {
+                if let Some(tx) = tx {
+                    buf.batch.push(Delivery::Send {
+                        deadline,
+                        tx: tx.clone(),
+                        at: at(),
+                        ticker: None,
+                    });
+                }
+            }
+            EntryKind::Ticker { tx, period, shared } => {
+                // Phase lock: the next tick is the first grid point after
+                // `now`; grid points skipped because the driver woke late
+                // are counted as dropped, not replayed.
+                let missed = now.saturating_sub(deadline) / *period;
+                if missed > 0 {
+                    shared.dropped.fetch_add(missed, Relaxed);
+                    inner.counters.dropped_ticks.fetch_add(missed, Relaxed);
+                }
+                rearm = Some(
+                    missed
+                        .checked_add(1)
+                        .and_then(|k| k.checked_mul(*period))
+                        .and_then(|k| k.checked_add(deadline))
+                        .unwrap_or(NEVER),
+                );
+                if let Some(tx) = tx {
+                    buf.batch.push(Delivery::Send {
+                        deadline,
+                        tx: tx.clone(),
+                        at: at(),
+                        ticker: Some(shared.clone()),
+                    });
+                }
+            }
+            EntryKind::Callback { f, state, .. } => {
+                debug_assert_eq!(*state, CallbackState::Armed);
+                let f = f.take().expect("armed callback has its closure");
+                *state = CallbackState::Queued;
+                buf.batch.push(Delivery::Run { deadline, key, f });
+            }
+        }
+        if let Some(next) = rearm {
+            st.wheel.arm(key, next);
+        }
+    }
+    // The wheel yields slot by slot; within a slot (or when the driver woke
+    // late across several) order by deadline. Stable: equal deadlines keep
+    // their order.
+    if !buf.batch.is_sorted_by_key(Delivery::deadline) {
+        buf.batch.sort_by_key(Delivery::deadline);
+    }
+}
+
+/// Hands over a batch: channel sends and callback jobs. Runs with `D` held
+/// and `W` released. Never blocks.
+fn deliver(inner: &Inner, batch: &mut Vec<Delivery>) {
+    let mut fired = 0;
+    let mut jobs = Vec::new();
+    for d in batch.drain(..) {
+        match d {
+            Delivery::Send { tx, at, ticker, .. } => match tx.try_send(at) {
+                Ok(()) => fired += 1,
+                Err(TrySendError::Full(_)) => {
+                    // Only a ticker's channel can be full: an armed timer's
+                    // channel is empty (ground rule 3).
+                    debug_assert!(ticker.is_some(), "a timer's channel was full");
+                    if let Some(t) = ticker {
+                        t.dropped.fetch_add(1, Relaxed);
+                        inner.counters.dropped_ticks.fetch_add(1, Relaxed);
+                    }
+                }
+                // The handle is being dropped right now; its Drop removes the
+                // entry.
+                Err(TrySendError::Disconnected(_)) => {}
+            },
+            Delivery::Run { key, f, .. } => {
+                fired += 1;
+                jobs.push(Job::Run { key, f });
+            }
+        }
+    }
+    if !jobs.is_empty() {
+        inner.jobs.push(jobs.into_iter());
+    }
+    inner.counters.fired.fetch_add(fired, Relaxed);
+}
+
+/// Asks Linux for 1 ns of timer slack on this thread, so the driver wakes
+/// close to its deadline instead of up to 50 µs (the default slack) later.
+/// Written through `/proc/thread-self` so no unsafe FFI is needed.
+fn set_timer_slack() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = std::fs::write("/proc/thread-self/timerslack_ns", "1") {
+        // Not fatal: the driver keeps the default slack and is only less
+        // precise. Said once, on stderr, so it is not silently lost.
+        eprintln!(
+            "tickwheel: could not lower the driver's timer slack ({e}); timers may fire up to 50 µs later"
+        );
+    }
+}

@@ -1,0 +1,228 @@
+//! [`Ticker`]: a periodic, phase-locked ticker (Go's `time.Ticker`).
+
+use crate::clock::{add_ns, to_ns};
+use crate::driver::Handle;
+use crate::entry::{EntryKind, TickerShared};
+use crate::wheel::Key;
+use crossbeam_channel::{Receiver, RecvError, RecvTimeoutError, TryRecvError, bounded};
+use std::fmt;
+use std::panic::Location;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+/// A periodic ticker: ticks at `start + k·period` for k = 1, 2, … and
+/// delivers each tick's scheduled instant on [`receiver`](Self::receiver).
+///
+/// ```text
+/// period 10 ms, created at 0, consumer keeps up:
+///   time:   0    10   20   30   40
+///   ticks:       |    |    |    |       values 10, 20, 30, 40
+///
+/// consumer busy from 12 to 37 (channel capacity 1):
+///   time:   0    10   20   30   40
+///   ticks:       |    |    x    |       20 waits in the channel, 30 is dropped,
+///   recv:        10        20   40      40 arrives on the same grid
+///                                       (dropped() == 1)
+/// ```
+///
+/// - Phase-locked: no cumulative drift; a late wake-up does not move the
+///   grid.
+/// - The channel holds one tick. When it is full, the tick is dropped and
+///   counted by [`dropped`](Self::dropped); the driver never blocks and
+///   missed ticks are not replayed in a burst. If the driver itself wakes
+///   several periods late, it delivers the earliest missed tick and counts
+///   the others as dropped.
+/// - A period shorter than the driver's resolution works (deadlines are
+///   exact); ticks the driver cannot keep up with are dropped and counted.
+/// - Dropping the ticker removes it from the wheel: a forgotten
+///   `Ticker.Stop()` cannot leak.
+///
+/// ```
+/// use std::time::Duration;
+/// let ticker = tickwheel::tick(Duration::from_millis(1));
+/// for (i, _tick) in ticker.iter().take(3).enumerate() {
+///     assert!(i < 3);
+/// }
+/// ```
+#[must_use = "dropping a Ticker stops it"]
+pub struct Ticker {
+    /// The driver it lives on.
+    handle: Handle,
+    /// Its wheel entry.
+    key: Key,
+    /// Receiving side of its channel.
+    rx: Receiver<Instant>,
+    /// Counters shared with the driver.
+    shared: Arc<TickerShared>,
+}
+
+impl fmt::Debug for Ticker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ticker")
+            .field("period", &self.period())
+            .field("dropped", &self.dropped())
+            .finish_non_exhaustive()
+    }
+}
+
+#[track_caller]
+fn check_period(period: Duration) -> u64 {
+    assert!(
+        !period.is_zero(),
+        "tickwheel: ticker period must be non-zero, got {period:?}"
+    );
+    to_ns(period)
+}
+
+impl Handle {
+    /// A ticker on this driver.
+    ///
+    /// # Panics
+    ///
+    /// If `period` is zero.
+    #[track_caller]
+    pub fn ticker(&self, period: Duration) -> Ticker {
+        let period_ns = check_period(period);
+        let (tx, rx) = bounded(1);
+        let shared = Arc::new(TickerShared::default());
+        let (_, now) = self.inner.clock.now();
+        let kind = EntryKind::Ticker {
+            tx: Some(tx),
+            period: period_ns,
+            shared: shared.clone(),
+        };
+        let key = self
+            .inner
+            .insert(kind, Location::caller(), now, add_ns(now, period));
+        Ticker {
+            handle: self.clone(),
+            key,
+            rx,
+            shared,
+        }
+    }
+}
+
+impl Ticker {
+    /// A ticker on the global driver. Same as [`tick`](crate::tick).
+    ///
+    /// # Panics
+    ///
+    /// If `period` is zero.
+    #[track_caller]
+    pub fn new(period: Duration) -> Ticker {
+        crate::handle_ref().ticker(period)
+    }
+
+    /// The channel ticks arrive on, for `select!`.
+    pub fn receiver(&self) -> &Receiver<Instant> {
+        &self.rx
+    }
+
+    /// Blocks until the next tick.
+    ///
+    /// # Errors
+    ///
+    /// `RecvError` if the driver shut down.
+    pub fn recv(&self) -> Result<Instant, RecvError> {
+        self.rx.recv()
+    }
+
+    /// Takes a tick if one is waiting.
+    ///
+    /// # Errors
+    ///
+    /// `Empty`, or `Disconnected` if the driver shut down.
+    pub fn try_recv(&self) -> Result<Instant, TryRecvError> {
+        self.rx.try_recv()
+    }
+
+    /// Waits at most `timeout` for a tick.
+    ///
+    /// # Errors
+    ///
+    /// `Timeout`, or `Disconnected` if the driver shut down.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Instant, RecvTimeoutError> {
+        self.rx.recv_timeout(timeout)
+    }
+
+    /// An endless iterator of ticks (it ends only if the driver shuts down).
+    pub fn iter(&self) -> crossbeam_channel::Iter<'_, Instant> {
+        self.rx.iter()
+    }
+
+    /// Stops the ticker. After it returns, no tick from before the call is
+    /// received. [`reset`](Self::reset) starts it again.
+    pub fn stop(&self) {
+        let inner = &self.handle.inner;
+        let mut st = inner.state.lock();
+        st.wheel.disarm(self.key);
+        // Release W before waiting on D: the driver holds D without W.
+        drop(st);
+        inner.wait_for_delivery();
+        // A tick may sit in the channel even while the ticker was armed.
+        let _ = self.rx.try_recv();
+    }
+
+    /// Restarts the ticker with a new period: the first tick comes at
+    /// now + `period`. After it returns, no tick from before the call is
+    /// received.
+    ///
+    /// # Panics
+    ///
+    /// If `period` is zero.
+    #[track_caller]
+    pub fn reset(&self, period: Duration) {
+        let period_ns = check_period(period);
+        let inner = &self.handle.inner;
+        let mut st = inner.state.lock();
+        st.wheel.disarm(self.key);
+        // Keep W so the new grid cannot tick before the old tick is drained;
+        // W then D is the lock order.
+        inner.wait_for_delivery();
+        let _ = self.rx.try_recv();
+        if let EntryKind::Ticker { period, .. } = &mut st.wheel.get_mut(self.key).kind {
+            *period = period_ns;
+        }
+        let (_, now) = inner.clock.now();
+        inner.arm(st, self.key, add_ns(now, period));
+    }
+
+    /// The current period.
+    pub fn period(&self) -> Duration {
+        let st = self.handle.inner.state.lock();
+        match &st.wheel.get(self.key).kind {
+            EntryKind::Ticker { period, .. } => Duration::from_nanos(*period),
+            _ => unreachable!("ticker key names a non-ticker entry"),
+        }
+    }
+
+    /// Ticks lost so far: dropped because the channel was full, or skipped
+    /// because the driver woke more than a period late.
+    pub fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Relaxed)
+    }
+}
+
+impl<'a> IntoIterator for &'a Ticker {
+    type Item = Instant;
+    type IntoIter = crossbeam_channel::Iter<'a, Instant>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        let inner = &self.handle.inner;
+        let mut st = inner.state.lock();
+        let entry = inner.remove(&mut st, self.key);
+        // Release W before dropping the sender (ground rule 4).
+        drop(st);
+        drop(entry);
+        // A delivery in flight holds a sender clone until D is free.
+        inner.wait_for_delivery();
+    }
+}
