@@ -8,16 +8,21 @@ use std::time::{Duration, Instant};
 /// down (statics are not dropped).
 static GLOBAL: OnceLock<Driver> = OnceLock::new();
 
+/// Its handle, borrowing the driver's state for `'static`.
+static GLOBAL_HANDLE: OnceLock<Handle> = OnceLock::new();
+
 /// The global driver's handle, without cloning it.
 #[track_caller]
 pub(crate) fn handle_ref() -> &'static Handle {
-    GLOBAL
-        .get_or_init(|| {
-            Driver::builder()
-                .build()
-                .unwrap_or_else(|e| panic!("tickwheel: cannot start the global driver thread: {e}"))
-        })
-        .handle_ref()
+    GLOBAL_HANDLE.get_or_init(|| {
+        GLOBAL
+            .get_or_init(|| {
+                Driver::builder().build().unwrap_or_else(|e| {
+                    panic!("tickwheel: cannot start the global driver thread: {e}")
+                })
+            })
+            .static_handle()
+    })
 }
 
 /// The global driver's handle.

@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::entry::{CallbackState, EntryKind};
 use crate::manual_clock::ManualClock;
 pub use handle::Handle;
-use handle::Inner;
+use handle::{Inner, InnerRef};
 use std::fmt;
 use std::io;
 use std::sync::Arc;
@@ -131,7 +131,7 @@ impl Builder {
             .spawn(move || callbacks::run(&cb_inner, job_rx))?;
         let mut driver = Driver {
             handle: Handle {
-                inner: inner.clone(),
+                inner: InnerRef::Shared(inner.clone()),
             },
             thread: None,
             callbacks: Some(callbacks),
@@ -165,8 +165,12 @@ impl Driver {
         self.handle.clone()
     }
 
-    pub(crate) fn handle_ref(&self) -> &Handle {
-        &self.handle
+    /// A handle that borrows this driver's state for `'static` (for the
+    /// global driver, which lives in a static).
+    pub(crate) fn static_handle(&'static self) -> Handle {
+        Handle {
+            inner: InnerRef::Static(&self.handle.inner),
+        }
     }
 
     /// Stops the driver (also done by `Drop`).

@@ -171,14 +171,28 @@ fn deliver(inner: &Inner, batch: &mut Vec<Delivery>) {
 
 /// Asks Linux for 1 ns of timer slack on this thread, so the driver wakes
 /// close to its deadline instead of up to 50 µs (the default slack) later.
-/// Written through `/proc/thread-self` so no unsafe FFI is needed.
+///
+/// Done through procfs rather than `prctl(PR_SET_TIMERSLACK)`, so that no
+/// unsafe FFI is needed: `/proc/<tid>/timerslack_ns` of the calling thread
+/// itself is writable without privileges (the tid is read from the
+/// `/proc/thread-self` link).
 fn set_timer_slack() {
     #[cfg(target_os = "linux")]
-    if let Err(e) = std::fs::write("/proc/thread-self/timerslack_ns", "1") {
+    if let Err(e) = write_timer_slack() {
         // Not fatal: the driver keeps the default slack and is only less
         // precise. Said once, on stderr, so it is not silently lost.
         eprintln!(
-            "tickwheel: could not lower the driver's timer slack ({e}); timers may fire up to 50 µs later"
+            "tickwheel: could not lower the driver thread's timer slack ({e}); timers may fire up to 50 µs late"
         );
     }
+}
+
+#[cfg(target_os = "linux")]
+fn write_timer_slack() -> std::io::Result<()> {
+    let link = std::fs::read_link("/proc/thread-self")?;
+    let tid = link
+        .file_name()
+        .and_then(|s| s.to_str())
+        .ok_or_else(|| std::io::Error::other("unexpected /proc/thread-self link"))?;
+    std::fs::write(format!("/proc/{tid}/timerslack_ns"), "1")
 }
