@@ -77,3 +77,9 @@ pub fn stats() -> Stats {
 pub fn live_sites() -> Vec<crate::Site> {
     handle_ref().live_sites()
 }
+
+/// A [`Report`](crate::Report) of the global driver: its stats and its live
+/// handles grouped by the line that created them.
+pub fn report() -> crate::Report {
+    handle_ref().report()
+}

@@ -7,9 +7,11 @@
 
 use crate::driver::Handle;
 use crate::entry::Kind;
+use crate::stats::Stats;
 use std::collections::HashMap;
 use std::fmt;
 use std::panic::Location;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Live handles of one kind created at one source location.
@@ -81,5 +83,100 @@ impl fmt::Display for Site {
             self.location.column(),
             self.oldest
         )
+    }
+}
+
+/// What [`Builder::on_site_threshold`](crate::Builder::on_site_threshold)
+/// calls.
+pub(crate) type SiteFn = Arc<dyn Fn(&Site) + Send + Sync + 'static>;
+
+/// Live counts per (site, kind), kept under `W` when a threshold is set.
+pub(crate) struct SiteTracker {
+    /// A site "crosses" when its count goes from `threshold` to
+    /// `threshold + 1`.
+    threshold: usize,
+    /// The user's function.
+    f: SiteFn,
+    /// Live count per (location address, kind).
+    counts: HashMap<(usize, Kind), usize>,
+}
+
+impl fmt::Debug for SiteTracker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SiteTracker")
+            .field("threshold", &self.threshold)
+            .field("sites", &self.counts.len())
+            .finish()
+    }
+}
+
+impl SiteTracker {
+    pub(crate) fn new(threshold: usize, f: SiteFn) -> Self {
+        SiteTracker {
+            threshold,
+            f,
+            counts: HashMap::new(),
+        }
+    }
+
+    /// Counts a new handle; returns the function to call if this one made
+    /// the site cross the threshold.
+    pub(crate) fn added(
+        &mut self,
+        site: &'static Location<'static>,
+        kind: Kind,
+        _now: u64,
+    ) -> Option<SiteFn> {
+        let n = self
+            .counts
+            .entry((std::ptr::from_ref(site) as usize, kind))
+            .or_insert(0);
+        *n += 1;
+        (*n == self.threshold + 1).then(|| self.f.clone())
+    }
+
+    /// Counts a handle gone.
+    pub(crate) fn removed(&mut self, site: &'static Location<'static>, kind: Kind) {
+        let k = (std::ptr::from_ref(site) as usize, kind);
+        if let Some(n) = self.counts.get_mut(&k) {
+            *n -= 1;
+            if *n == 0 {
+                self.counts.remove(&k);
+            }
+        }
+    }
+}
+
+/// A goroutine-dump-like report: the driver's stats and its live handles
+/// grouped by creation site. `Display` prints a readable table.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Report {
+    /// The driver's stats at the time of the report.
+    pub stats: Stats,
+    /// Live sites, largest count first.
+    pub sites: Vec<Site>,
+}
+
+impl Handle {
+    /// A [`Report`] of this driver: stats plus live sites.
+    pub fn report(&self) -> Report {
+        Report {
+            stats: self.stats(),
+            sites: self.live_sites(),
+        }
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "tickwheel: {}", self.stats)?;
+        let total: usize = self.sites.iter().map(|s| s.count).sum();
+        writeln!(f, "{total} live handles at {} sites:", self.sites.len())?;
+        writeln!(f, "{:>8} {:<8} {} (oldest)", "count", "kind", "created at")?;
+        for s in &self.sites {
+            writeln!(f, "{s}")?;
+        }
+        Ok(())
     }
 }

@@ -1,7 +1,9 @@
 //! [`Stats`]: a snapshot of what a driver holds and has done.
 
+use parking_lot::Mutex;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
 
 /// A snapshot of one driver's state and counters, from
 /// [`Handle::stats`](crate::Handle::stats) or [`stats`](crate::stats()).
@@ -33,13 +35,86 @@ pub struct Stats {
     /// Times the driver thread woke up (by its deadline or by a new earlier
     /// timer).
     pub wakeups: u64,
+    /// How late deliveries were, over the last [`LATENESS_WINDOW`]
+    /// deliveries of this driver.
+    pub lateness: LatenessSummary,
+}
+
+/// How many recent deliveries [`Stats::lateness`] summarises.
+pub const LATENESS_WINDOW: usize = 1024;
+
+/// Percentiles of delivery lateness: the time the driver handed a value to
+/// its channel (or a callback to its thread) minus the scheduled deadline.
+/// All zero before the first delivery. Lateness of the *receiving* thread's
+/// wake-up comes on top and is not included.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LatenessSummary {
+    /// Median.
+    pub p50: Duration,
+    /// 99th percentile.
+    pub p99: Duration,
+    /// Largest in the window.
+    pub max: Duration,
+    /// Number of deliveries summarised (at most [`LATENESS_WINDOW`]).
+    pub samples: usize,
+}
+
+impl fmt::Display for LatenessSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "p50 {:?} p99 {:?} max {:?} (n={})",
+            self.p50, self.p99, self.max, self.samples
+        )
+    }
+}
+
+/// A ring of the last [`LATENESS_WINDOW`] lateness samples (ns).
+#[derive(Debug, Default)]
+pub(crate) struct LatenessWindow {
+    /// The samples, and where the next one goes.
+    ring: Mutex<(Vec<u64>, usize)>,
+}
+
+impl LatenessWindow {
+    /// Records a batch of samples (one lock per batch).
+    pub(crate) fn record(&self, samples: impl Iterator<Item = u64>) {
+        let mut g = self.ring.lock();
+        let (ring, next) = &mut *g;
+        for s in samples {
+            if ring.len() < LATENESS_WINDOW {
+                ring.push(s);
+            } else {
+                ring[*next] = s;
+            }
+            *next = (*next + 1) % LATENESS_WINDOW;
+        }
+    }
+
+    /// The percentiles of the current window.
+    pub(crate) fn summary(&self) -> LatenessSummary {
+        let mut v = self.ring.lock().0.clone();
+        if v.is_empty() {
+            return LatenessSummary::default();
+        }
+        v.sort_unstable();
+        // Nearest-rank percentile.
+        let pct = |p: usize| v[((v.len() * p).div_ceil(100)).clamp(1, v.len()) - 1];
+        LatenessSummary {
+            p50: Duration::from_nanos(pct(50)),
+            p99: Duration::from_nanos(pct(99)),
+            max: Duration::from_nanos(v[v.len() - 1]),
+            samples: v.len(),
+        }
+    }
 }
 
 impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "pending {} | live: {} timers, {} tickers, {} callbacks | fired {} | dropped ticks {} | callback panics {} | wakeups {}",
+            "pending {} | live: {} timers, {} tickers, {} callbacks | fired {} | dropped ticks {} | callback panics {} | wakeups {} | lateness {}",
             self.pending,
             self.timers,
             self.tickers,
@@ -47,7 +122,8 @@ impl fmt::Display for Stats {
             self.fired,
             self.dropped_ticks,
             self.callback_panics,
-            self.wakeups
+            self.wakeups,
+            self.lateness
         )
     }
 }
@@ -63,6 +139,8 @@ pub(crate) struct Counters {
     pub(crate) callback_panics: AtomicU64,
     /// See [`Stats::wakeups`].
     pub(crate) wakeups: AtomicU64,
+    /// See [`Stats::lateness`].
+    pub(crate) lateness: LatenessWindow,
 }
 
 impl Counters {
@@ -76,6 +154,39 @@ impl Counters {
             dropped_ticks: self.dropped_ticks.load(Relaxed),
             callback_panics: self.callback_panics.load(Relaxed),
             wakeups: self.wakeups.load(Relaxed),
+            lateness: self.lateness.summary(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lateness_percentiles_nearest_rank() {
+        let w = LatenessWindow::default();
+        assert_eq!(w.summary(), LatenessSummary::default());
+        w.record(1..=100u64);
+        let s = w.summary();
+        assert_eq!(
+            (s.p50, s.p99, s.max, s.samples),
+            (
+                Duration::from_nanos(50),
+                Duration::from_nanos(99),
+                Duration::from_nanos(100),
+                100
+            )
+        );
+    }
+
+    #[test]
+    fn lateness_window_keeps_the_most_recent() {
+        let w = LatenessWindow::default();
+        w.record(std::iter::repeat_n(1_000_000u64, LATENESS_WINDOW));
+        w.record(std::iter::repeat_n(5u64, LATENESS_WINDOW));
+        let s = w.summary();
+        assert_eq!(s.max, Duration::from_nanos(5));
+        assert_eq!(s.samples, LATENESS_WINDOW);
     }
 }

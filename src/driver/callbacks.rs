@@ -25,6 +25,8 @@ pub(crate) enum Job {
         /// Its closure.
         f: Func,
     },
+    /// Run a notification (a site threshold crossing).
+    Notify(Func),
     /// Exit (sent by shutdown after the driver thread has stopped).
     Stop,
 }
@@ -76,6 +78,11 @@ impl Jobs {
         }
     }
 
+    /// Queues a notification to run on the callback thread.
+    pub(crate) fn push_notify(&self, f: Func) {
+        self.push(std::iter::once(Job::Notify(f)));
+    }
+
     /// Asks the callback thread to exit.
     pub(crate) fn stop(&self) {
         // Err only if the thread has already exited, which is the goal.
@@ -107,6 +114,12 @@ pub(crate) fn run(inner: &Inner, rx: Receiver<Job>) {
             Job::Stop => break,
             Job::Run { key, f } => {
                 run_one(inner, key, f);
+                inner.jobs.finished_one();
+            }
+            Job::Notify(f) => {
+                if catch_unwind(AssertUnwindSafe(f)).is_err() {
+                    inner.counters.callback_panics.fetch_add(1, Relaxed);
+                }
                 inner.jobs.finished_one();
             }
         }

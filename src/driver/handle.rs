@@ -14,7 +14,8 @@
 
 use crate::clock::Clock;
 use crate::driver::callbacks::Jobs;
-use crate::entry::{Entry, EntryKind};
+use crate::entry::{Entry, EntryKind, Kind};
+use crate::sites::{Site, SiteTracker};
 use crate::stats::{Counters, Stats};
 use crate::wheel::{Key, NEVER, Wheel};
 use parking_lot::{Condvar, Mutex, MutexGuard};
@@ -101,16 +102,55 @@ pub(crate) struct State {
     pub(crate) shutdown: bool,
     /// Live handles by kind: `[timers, tickers, callbacks]`.
     pub(crate) live: [usize; 3],
+    /// Per-site live counts, kept only when a site threshold is configured
+    /// (so the default create/drop path pays nothing for it).
+    pub(crate) sites: Option<SiteTracker>,
+}
+
+impl State {
+    /// Lowers `next_wake` to `deadline` if that is earlier; returns whether
+    /// the driver must be woken (by the caller, after releasing `W`).
+    fn lower_wake(&mut self, deadline: u64) -> bool {
+        if deadline < self.next_wake {
+            self.next_wake = deadline;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The live handles of one site and kind, counted by a scan of the wheel
+/// (for a threshold notification, which is rare).
+fn site_now(st: &State, location: &'static Location<'static>, kind: Kind, now: u64) -> Site {
+    let (count, oldest) = st
+        .wheel
+        .values()
+        .filter(|e| std::ptr::eq(e.site, location) && e.kind.kind() == kind)
+        .fold((0, now), |(n, oldest), e| (n + 1, oldest.min(e.created)));
+    Site {
+        location,
+        kind,
+        count,
+        oldest: std::time::Duration::from_nanos(now - oldest),
+    }
 }
 
 impl Inner {
-    pub(crate) fn new(clock: Clock, resolution_ns: u64, name: String, jobs: Jobs) -> Self {
+    pub(crate) fn new(
+        clock: Clock,
+        resolution_ns: u64,
+        name: String,
+        jobs: Jobs,
+        sites: Option<SiteTracker>,
+    ) -> Self {
         Inner {
             state: Mutex::new(State {
                 wheel: Wheel::new(resolution_ns),
                 next_wake: NEVER,
                 shutdown: false,
                 live: [0; 3],
+                sites,
             }),
             wake: Condvar::new(),
             deliver: Mutex::new(()),
@@ -122,8 +162,7 @@ impl Inner {
     }
 
     /// Adds an entry for a new handle and arms it at `deadline` (driver ns)
-    /// unless the driver has shut down. Returns the key, and whether the
-    /// entry was armed.
+    /// unless the driver has shut down.
     pub(crate) fn insert(
         &self,
         kind: EntryKind,
@@ -131,17 +170,27 @@ impl Inner {
         now: u64,
         deadline: u64,
     ) -> Key {
-        let live_index = kind.kind() as usize;
+        let kind_of = kind.kind();
         let mut st = self.state.lock();
-        st.live[live_index] += 1;
+        st.live[kind_of as usize] += 1;
         let key = st.wheel.insert(Entry {
             kind,
             site,
             created: now,
         });
-        if !st.shutdown {
+        let crossed = st.sites.as_mut().and_then(|t| t.added(site, kind_of, now));
+        let wake = !st.shutdown && {
             st.wheel.arm(key, deadline);
-            self.lower_wake(st, deadline);
+            st.lower_wake(deadline)
+        };
+        let note = crossed.map(|f| (f, site_now(&st, site, kind_of, now)));
+        // Release W before waking anyone (the driver, the callback thread).
+        drop(st);
+        if wake {
+            self.wake.notify_one();
+        }
+        if let Some((f, site)) = note {
+            self.jobs.push_notify(Box::new(move || f(&site)));
         }
         key
     }
@@ -150,7 +199,11 @@ impl Inner {
     /// after `W` is released.
     pub(crate) fn remove(&self, st: &mut State, key: Key) -> Entry {
         let entry = st.wheel.remove(key);
-        st.live[entry.kind.kind() as usize] -= 1;
+        let kind = entry.kind.kind();
+        st.live[kind as usize] -= 1;
+        if let Some(t) = st.sites.as_mut() {
+            t.removed(entry.site, kind);
+        }
         entry
     }
 
@@ -162,14 +215,7 @@ impl Inner {
             return;
         }
         st.wheel.arm(key, deadline);
-        self.lower_wake(st, deadline);
-    }
-
-    /// Lowers `next_wake` to `deadline` if needed, releasing `W` before
-    /// waking the driver.
-    fn lower_wake(&self, mut st: MutexGuard<'_, State>, deadline: u64) {
-        if deadline < st.next_wake {
-            st.next_wake = deadline;
+        if st.lower_wake(deadline) {
             // Release W first, so the woken driver does not block on it.
             drop(st);
             self.wake.notify_one();

@@ -8,6 +8,7 @@ pub(crate) mod run;
 use crate::clock::Clock;
 use crate::entry::{CallbackState, EntryKind};
 use crate::manual_clock::ManualClock;
+use crate::sites::{Site, SiteFn, SiteTracker};
 pub use handle::Handle;
 use handle::{Inner, InnerRef};
 use std::fmt;
@@ -49,7 +50,7 @@ impl fmt::Debug for Driver {
 }
 
 /// Configures a [`Driver`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Builder {
     /// Wheel tick length.
     resolution: Duration,
@@ -57,6 +58,22 @@ pub struct Builder {
     thread_name: String,
     /// A manual clock, or `None` for the real one.
     clock: Option<ManualClock>,
+    /// Live-handle threshold per creation site, and what to call.
+    site_threshold: Option<(usize, SiteFn)>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("resolution", &self.resolution)
+            .field("thread_name", &self.thread_name)
+            .field("clock", &self.clock)
+            .field(
+                "site_threshold",
+                &self.site_threshold.as_ref().map(|(n, _)| n),
+            )
+            .finish()
+    }
 }
 
 impl Default for Builder {
@@ -65,6 +82,7 @@ impl Default for Builder {
             resolution: Duration::from_millis(1),
             thread_name: "tickwheel".into(),
             clock: None,
+            site_threshold: None,
         }
     }
 }
@@ -104,6 +122,24 @@ impl Builder {
         self
     }
 
+    /// Calls `f` when one creation site (source line and handle kind) holds
+    /// more than `n` live handles: once per crossing (again only after the
+    /// count fell back to `n` or below and rises past it anew). `f` runs on
+    /// the driver's callback thread, never on the thread creating the handle
+    /// nor on the driver thread; a panic in it is caught and counted in
+    /// [`Stats::callback_panics`](crate::Stats).
+    ///
+    /// Keeping per-site counts costs a hash-map update per handle created and
+    /// dropped on this driver; drivers without a threshold pay nothing.
+    pub fn on_site_threshold(
+        mut self,
+        n: usize,
+        f: impl Fn(&Site) + Send + Sync + 'static,
+    ) -> Self {
+        self.site_threshold = Some((n, Arc::new(f)));
+        self
+    }
+
     /// Starts the driver's threads.
     ///
     /// # Errors
@@ -118,12 +154,9 @@ impl Builder {
         };
         let resolution_ns = u64::try_from(self.resolution.as_nanos()).unwrap_or(u64::MAX);
         let (jobs, job_rx) = callbacks::Jobs::new();
-        let inner = Arc::new(Inner::new(
-            clock,
-            resolution_ns,
-            self.thread_name.clone(),
-            jobs,
-        ));
+        let sites = self.site_threshold.map(|(n, f)| SiteTracker::new(n, f));
+        let name = self.thread_name.clone();
+        let inner = Arc::new(Inner::new(clock, resolution_ns, name, jobs, sites));
 
         let cb_inner = inner.clone();
         let callbacks = std::thread::Builder::new()

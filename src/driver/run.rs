@@ -9,6 +9,7 @@
 use crate::driver::callbacks::Job;
 use crate::driver::handle::{Inner, State};
 use crate::entry::{CallbackState, Delivery, EntryKind};
+use crate::stats::LATENESS_WINDOW;
 use crate::wheel::{Key, NEVER};
 use crossbeam_channel::TrySendError;
 use parking_lot::MutexGuard;
@@ -138,6 +139,15 @@ fn collect(inner: &Inner, st: &mut State, now: u64, buf: &mut Buffers) {
 /// Hands over a batch: channel sends and callback jobs. Runs with `D` held
 /// and `W` released. Never blocks.
 fn deliver(inner: &Inner, batch: &mut Vec<Delivery>) {
+    // One clock read per batch: every value below is handed over at or
+    // after this instant, so lateness is measured from here.
+    let (_, handed_at) = inner.clock.now();
+    let from = batch.len().saturating_sub(LATENESS_WINDOW);
+    inner.counters.lateness.record(
+        batch[from..]
+            .iter()
+            .map(|d| handed_at.saturating_sub(d.deadline())),
+    );
     let mut fired = 0;
     let mut jobs = Vec::new();
     for d in batch.drain(..) {
