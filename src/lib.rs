@@ -29,11 +29,14 @@
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 mod callback;
+mod cancel;
 mod clock;
 pub(crate) mod driver;
 pub(crate) mod entry;
 mod global;
 mod manual_clock;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod sites;
 mod stats;
 mod ticker;
@@ -43,6 +46,7 @@ pub(crate) mod wheel;
 pub(crate) use global::handle_ref;
 
 pub use crate::callback::Callback;
+pub use crate::cancel::{CancelReason, CancelToken};
 pub use crate::driver::{Builder, Driver, Handle};
 pub use crate::entry::Kind;
 pub use crate::global::{after, after_func, at, handle, live_sites, report, stats, tick};

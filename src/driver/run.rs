@@ -143,11 +143,13 @@ fn deliver(inner: &Inner, batch: &mut Vec<Delivery>) {
     // after this instant, so lateness is measured from here.
     let (_, handed_at) = inner.clock.now();
     let from = batch.len().saturating_sub(LATENESS_WINDOW);
-    inner.counters.lateness.record(
-        batch[from..]
-            .iter()
-            .map(|d| handed_at.saturating_sub(d.deadline())),
-    );
+    let late = |d: &Delivery| handed_at.saturating_sub(d.deadline());
+    inner
+        .counters
+        .lateness
+        .record(batch[from..].iter().map(late));
+    #[cfg(feature = "metrics")]
+    let lateness: Vec<u64> = batch.iter().map(late).collect();
     let mut fired = 0;
     let mut jobs = Vec::new();
     for d in batch.drain(..) {
@@ -177,6 +179,8 @@ fn deliver(inner: &Inner, batch: &mut Vec<Delivery>) {
         inner.jobs.push(jobs.into_iter());
     }
     inner.counters.fired.fetch_add(fired, Relaxed);
+    #[cfg(feature = "metrics")]
+    crate::metrics::publish(inner, Some(&mut lateness.into_iter()));
 }
 
 /// Asks Linux for 1 ns of timer slack on this thread, so the driver wakes

@@ -1,0 +1,55 @@
+//! Publishing stats through the [`metrics`] facade (cargo feature
+//! `metrics`).
+//!
+//! Names, each with a `driver` label (the driver thread's name):
+//!
+//! | name                          | type      | what                                   |
+//! |-------------------------------|-----------|----------------------------------------|
+//! | `tickwheel_pending`           | gauge     | [`Stats::pending`]                     |
+//! | `tickwheel_live`              | gauge     | live handles, label `kind`             |
+//! | `tickwheel_fired`             | counter   | [`Stats::fired`]                       |
+//! | `tickwheel_dropped_ticks`     | counter   | [`Stats::dropped_ticks`]               |
+//! | `tickwheel_callback_panics`   | counter   | [`Stats::callback_panics`]             |
+//! | `tickwheel_wakeups`           | counter   | [`Stats::wakeups`]                     |
+//! | `tickwheel_lateness_seconds`  | histogram | one sample per value handed over       |
+//!
+//! The driver publishes after every batch it delivers; gauges change on
+//! every create and drop, so exporters that want them exact at scrape time
+//! call [`Handle::publish_metrics`] first.
+
+use crate::driver::Handle;
+use crate::driver::handle::Inner;
+use crate::stats::Stats;
+
+impl Handle {
+    /// Publishes this driver's [`Stats`] through the `metrics` facade now.
+    pub fn publish_metrics(&self) {
+        publish(&self.inner, None);
+    }
+}
+
+/// Publishes `inner`'s stats, plus lateness samples (ns) if given.
+pub(crate) fn publish(inner: &Inner, lateness: Option<&mut dyn Iterator<Item = u64>>) {
+    let s: Stats = inner.stats();
+    let driver = inner.name.clone();
+    metrics::gauge!("tickwheel_pending", "driver" => driver.clone()).set(s.pending as f64);
+    for (kind, n) in [
+        ("timer", s.timers),
+        ("ticker", s.tickers),
+        ("callback", s.callbacks),
+    ] {
+        metrics::gauge!("tickwheel_live", "driver" => driver.clone(), "kind" => kind).set(n as f64);
+    }
+    metrics::counter!("tickwheel_fired", "driver" => driver.clone()).absolute(s.fired);
+    metrics::counter!("tickwheel_dropped_ticks", "driver" => driver.clone())
+        .absolute(s.dropped_ticks);
+    metrics::counter!("tickwheel_callback_panics", "driver" => driver.clone())
+        .absolute(s.callback_panics);
+    metrics::counter!("tickwheel_wakeups", "driver" => driver.clone()).absolute(s.wakeups);
+    if let Some(samples) = lateness {
+        let h = metrics::histogram!("tickwheel_lateness_seconds", "driver" => driver);
+        for ns in samples {
+            h.record(ns as f64 / 1e9);
+        }
+    }
+}

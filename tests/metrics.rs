@@ -1,0 +1,115 @@
+//! The `metrics` feature: stats published through the `metrics` facade
+//! (run with `cargo test --features metrics --test metrics`).
+#![cfg(feature = "metrics")]
+
+use metrics::{
+    Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
+    SharedString, Unit,
+};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tickwheel::{Driver, ManualClock};
+
+/// The last value of every metric, by name and labels.
+#[derive(Default)]
+struct Store(Mutex<HashMap<String, f64>>, Mutex<HashMap<String, usize>>);
+
+struct Handle(Arc<Store>, String);
+
+impl CounterFn for Handle {
+    fn increment(&self, v: u64) {
+        *self.0.0.lock().entry(self.1.clone()).or_default() += v as f64;
+    }
+    fn absolute(&self, v: u64) {
+        self.0.0.lock().insert(self.1.clone(), v as f64);
+    }
+}
+impl GaugeFn for Handle {
+    fn increment(&self, v: f64) {
+        *self.0.0.lock().entry(self.1.clone()).or_default() += v;
+    }
+    fn decrement(&self, v: f64) {
+        *self.0.0.lock().entry(self.1.clone()).or_default() -= v;
+    }
+    fn set(&self, v: f64) {
+        self.0.0.lock().insert(self.1.clone(), v);
+    }
+}
+impl HistogramFn for Handle {
+    fn record(&self, _v: f64) {
+        *self.0.1.lock().entry(self.1.clone()).or_default() += 1;
+    }
+}
+
+struct Rec(Arc<Store>);
+
+fn name(key: &Key) -> String {
+    let mut labels: Vec<String> = key
+        .labels()
+        .map(|l| format!("{}={}", l.key(), l.value()))
+        .collect();
+    labels.sort();
+    format!("{}{{{}}}", key.name(), labels.join(","))
+}
+
+impl Recorder for Rec {
+    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        Counter::from_arc(Arc::new(Handle(self.0.clone(), name(key))))
+    }
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        Gauge::from_arc(Arc::new(Handle(self.0.clone(), name(key))))
+    }
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+        Histogram::from_arc(Arc::new(Handle(self.0.clone(), name(key))))
+    }
+}
+
+#[test]
+fn stats_are_published_with_tickwheel_names() {
+    let store = Arc::new(Store::default());
+    metrics::set_global_recorder(Rec(store.clone())).unwrap();
+
+    let clock = ManualClock::new();
+    let driver = Driver::builder()
+        .thread_name("metrics-test")
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let h = driver.handle();
+    let timers: Vec<_> = (1..=5).map(|i| h.timer(Duration::from_millis(i))).collect();
+    let _ticker = h.ticker(Duration::from_millis(1));
+    clock.advance(Duration::from_millis(10));
+
+    let values = store.0.lock().clone();
+    let get = |k: &str| {
+        *values
+            .get(k)
+            .unwrap_or_else(|| panic!("no {k} in {values:?}"))
+    };
+    assert_eq!(
+        get("tickwheel_fired{driver=metrics-test}"),
+        h.stats().fired as f64
+    );
+    assert_eq!(get("tickwheel_dropped_ticks{driver=metrics-test}"), 9.0);
+    assert_eq!(get("tickwheel_pending{driver=metrics-test}"), 1.0);
+    assert_eq!(get("tickwheel_live{driver=metrics-test,kind=timer}"), 5.0);
+    assert_eq!(get("tickwheel_live{driver=metrics-test,kind=ticker}"), 1.0);
+    let samples = store.1.lock()["tickwheel_lateness_seconds{driver=metrics-test}"];
+    // One sample per value handed to a channel or callback, including the
+    // ticks a full channel then dropped.
+    let s = h.stats();
+    assert_eq!(samples as u64, s.fired + s.dropped_ticks);
+
+    // Gauges exact on demand.
+    drop(timers);
+    h.publish_metrics();
+    assert_eq!(
+        store.0.lock()["tickwheel_live{driver=metrics-test,kind=timer}"],
+        0.0
+    );
+}

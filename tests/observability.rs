@@ -1,0 +1,165 @@
+//! Stats, live sites, reports and site thresholds (issue 5).
+
+use std::panic::Location;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tickwheel::{Driver, Kind, ManualClock};
+
+fn manual() -> (ManualClock, Driver) {
+    let clock = ManualClock::new();
+    let driver = Driver::builder().clock(clock.clone()).build().unwrap();
+    (clock, driver)
+}
+
+#[test]
+fn counts_are_exact_per_kind_and_go_back_down() {
+    let (_clock, driver) = manual();
+    let h = driver.handle();
+    let timers: Vec<_> = (0..7).map(|_| h.timer(Duration::from_secs(1))).collect();
+    let tickers: Vec<_> = (0..3).map(|_| h.ticker(Duration::from_secs(1))).collect();
+    let callbacks: Vec<_> = (0..5)
+        .map(|_| h.after_func(Duration::from_secs(1), || ()))
+        .collect();
+    let s = h.stats();
+    assert_eq!((s.timers, s.tickers, s.callbacks, s.pending), (7, 3, 5, 15));
+    // A stopped timer is still a live handle, but not pending.
+    assert!(timers[0].stop());
+    let s = h.stats();
+    assert_eq!((s.timers, s.pending), (7, 14));
+    drop(timers);
+    drop(tickers);
+    drop(callbacks);
+    let s = h.stats();
+    assert_eq!((s.timers, s.tickers, s.callbacks, s.pending), (0, 0, 0, 0));
+}
+
+#[test]
+fn live_sites_name_the_creating_lines() {
+    let (_clock, driver) = manual();
+    let h = driver.handle();
+    let line_a = Location::caller().line() + 1;
+    let a: Vec<_> = (0..40)
+        .map(|_| h.ticker(Duration::from_millis(5)))
+        .collect();
+    let line_b = Location::caller().line() + 1;
+    let b: Vec<_> = (0..3).map(|_| h.timer(Duration::from_millis(5))).collect();
+    let sites = h.live_sites();
+    assert_eq!(sites.len(), 2, "{sites:?}");
+    // Largest count first.
+    assert_eq!((sites[0].kind, sites[0].count), (Kind::Ticker, 40));
+    assert_eq!(sites[0].location.file(), file!());
+    assert_eq!(sites[0].location.line(), line_a);
+    assert_eq!((sites[1].kind, sites[1].count), (Kind::Timer, 3));
+    assert_eq!(sites[1].location.line(), line_b);
+    // The report prints the guilty line.
+    let report = h.report().to_string();
+    assert!(
+        report.contains(&format!("{}:{}", file!(), line_a)),
+        "{report}"
+    );
+    assert!(report.contains("43 live handles at 2 sites"), "{report}");
+    drop((a, b));
+    assert!(h.live_sites().is_empty());
+}
+
+#[test]
+fn oldest_follows_virtual_time() {
+    let (clock, driver) = manual();
+    let h = driver.handle();
+    let _old = h.timer(Duration::from_secs(3600));
+    clock.advance(Duration::from_secs(10));
+    let site = &h.live_sites()[0];
+    assert_eq!(site.oldest, Duration::from_secs(10));
+}
+
+#[test]
+fn threshold_fires_once_per_crossing() {
+    let clock = ManualClock::new();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let seen2 = seen.clone();
+    let driver = Driver::builder()
+        .clock(clock.clone())
+        .on_site_threshold(10, move |site| {
+            seen2.fetch_add(1, Ordering::SeqCst);
+            tx.send((site.kind, site.count, site.location.line()))
+                .unwrap();
+        })
+        .build()
+        .unwrap();
+    let h = driver.handle();
+    let make = |n| -> Vec<_> { (0..n).map(|_| h.timer(Duration::from_secs(1))).collect() };
+    let mut v = make(10);
+    // Ten is not more than ten.
+    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+    v.extend(make(5)); // crosses once, at the 11th
+    let (kind, count, _line) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!((kind, count), (Kind::Timer, 11));
+    // Falling back to ten and rising again is a new crossing.
+    v.truncate(10);
+    v.extend(make(1));
+    rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    // Staying above does not notify again.
+    v.extend(make(20));
+    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+    assert_eq!(seen.load(Ordering::SeqCst), 2);
+    drop(v);
+}
+
+#[test]
+fn dropped_ticks_count_a_slow_consumer() {
+    // A 1 ms ticker, nobody reading for 10 ms of virtual time:
+    //   time:  0  1  2  3  4  5  6  7  8  9  10
+    //   ticks:    |  x  x  x  x  x  x  x  x  x     1 waits in the channel, 9 dropped
+    let (clock, driver) = manual();
+    let h = driver.handle();
+    let t = h.ticker(Duration::from_millis(1));
+    clock.advance(Duration::from_millis(10));
+    assert_eq!(t.dropped(), 9);
+    assert_eq!(h.stats().dropped_ticks, 9);
+    assert_eq!(h.stats().fired, 1);
+}
+
+#[test]
+fn lateness_is_zero_on_a_manual_clock() {
+    let (clock, driver) = manual();
+    let h = driver.handle();
+    let timers: Vec<_> = (1..=50)
+        .map(|i| h.timer(Duration::from_millis(i)))
+        .collect();
+    clock.advance(Duration::from_millis(50));
+    let s = h.stats();
+    assert_eq!(s.fired, 50);
+    assert_eq!(s.lateness.samples, 50);
+    assert_eq!(s.lateness.max, Duration::ZERO);
+    drop(timers);
+}
+
+#[test]
+fn idle_driver_does_not_wake() {
+    // Real time is the point here: 10,000 timers due in an hour, and one
+    // second of wall time in which the driver must not wake at all.
+    let driver = Driver::builder().thread_name("idle-test").build().unwrap();
+    let h = driver.handle();
+    let timers: Vec<_> = (0..10_000u64)
+        .map(|i| h.timer(Duration::from_secs(3600) + Duration::from_millis(i)))
+        .collect();
+    // Let the driver see the first insertion and go back to sleep until the
+    // hour (that is the one wake-up the insertions may cause).
+    std::thread::sleep(Duration::from_millis(100));
+    let before = h.stats().wakeups;
+    std::thread::sleep(Duration::from_secs(1));
+    let after = h.stats().wakeups;
+    assert_eq!(after, before, "the idle driver woke up");
+    assert_eq!(h.stats().pending, 10_000);
+    drop(timers);
+}
+
+#[test]
+fn stats_display_is_one_line() {
+    let (_clock, driver) = manual();
+    let s = driver.handle().stats().to_string();
+    assert!(!s.contains('\n'));
+    assert!(s.starts_with("pending 0"), "{s}");
+}
