@@ -2,7 +2,7 @@
 
 use crate::clock::add_ns;
 use crate::driver::Handle;
-use crate::entry::{CallbackState, EntryKind};
+use crate::entry::{CallbackState, EntryKind, Kind};
 use crate::wheel::Key;
 use std::fmt;
 use std::panic::Location;
@@ -139,6 +139,7 @@ impl Drop for Callback {
                 false
             }
         };
+        st.live[Kind::Callback as usize] -= 1;
         let garbage = remove_now.then(|| inner.remove(&mut st, self.key));
         // Release W before dropping the entry and its closure (ground rule 4).
         drop(st);

@@ -30,7 +30,8 @@ pub struct Site {
 
 impl Handle {
     /// Live handles grouped by creation site and kind, largest count first
-    /// (ties: oldest first, then by location).
+    /// (ties: oldest first, then by location). Detached callbacks that have
+    /// not finished yet are included: thousands of them are a leak too.
     ///
     /// Reads the wheel under its lock once: O(live entries).
     pub fn live_sites(&self) -> Vec<Site> {

@@ -22,8 +22,8 @@ pub struct Stats {
     pub timers: usize,
     /// Live [`Ticker`](crate::Ticker) handles, running or stopped.
     pub tickers: usize,
-    /// Live [`Callback`](crate::Callback) entries: handles, plus detached
-    /// callbacks that have not run yet.
+    /// Live [`Callback`](crate::Callback) handles (a detached callback is
+    /// not a handle: it counts in `pending` until it runs).
     pub callbacks: usize,
     /// Values delivered into channels, plus callbacks started.
     pub fired: u64,

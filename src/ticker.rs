@@ -2,7 +2,7 @@
 
 use crate::clock::{add_ns, to_ns};
 use crate::driver::Handle;
-use crate::entry::{EntryKind, TickerShared};
+use crate::entry::{EntryKind, Kind, TickerShared};
 use crate::wheel::Key;
 use crossbeam_channel::{Receiver, RecvError, RecvTimeoutError, TryRecvError, bounded};
 use std::fmt;
@@ -219,6 +219,7 @@ impl Drop for Ticker {
         let inner = &self.handle.inner;
         let mut st = inner.state.lock();
         let entry = inner.remove(&mut st, self.key);
+        st.live[Kind::Ticker as usize] -= 1;
         // Release W before dropping the sender (ground rule 4).
         drop(st);
         drop(entry);

@@ -3,7 +3,7 @@
 
 use crate::clock::add_ns;
 use crate::driver::Handle;
-use crate::entry::EntryKind;
+use crate::entry::{EntryKind, Kind};
 use crate::wheel::Key;
 use crossbeam_channel::{Receiver, RecvError, RecvTimeoutError, TryRecvError, bounded};
 use std::fmt;
@@ -188,6 +188,7 @@ impl Drop for Timer {
         let mut st = inner.state.lock();
         let was_armed = st.wheel.is_armed(self.key);
         let entry = inner.remove(&mut st, self.key);
+        st.live[Kind::Timer as usize] -= 1;
         // Release W before dropping the sender (ground rule 4).
         drop(st);
         drop(entry);

@@ -100,7 +100,8 @@ pub(crate) struct State {
     pub(crate) next_wake: u64,
     /// Set once by `shutdown`.
     pub(crate) shutdown: bool,
-    /// Live handles by kind: `[timers, tickers, callbacks]`.
+    /// Live handles by kind, indexed by [`Kind`]: incremented when a handle
+    /// is created, decremented when it is dropped (or detached).
     pub(crate) live: [usize; 3],
     /// Per-site live counts, kept only when a site threshold is configured
     /// (so the default create/drop path pays nothing for it).
@@ -195,14 +196,13 @@ impl Inner {
         key
     }
 
-    /// Removes a handle's entry and returns it, to be dropped by the caller
-    /// after `W` is released.
+    /// Removes an entry and returns it, to be dropped by the caller after
+    /// `W` is released. (Live-handle counts are the handles' business: a
+    /// callback's entry may outlive its handle.)
     pub(crate) fn remove(&self, st: &mut State, key: Key) -> Entry {
         let entry = st.wheel.remove(key);
-        let kind = entry.kind.kind();
-        st.live[kind as usize] -= 1;
         if let Some(t) = st.sites.as_mut() {
-            t.removed(entry.site, kind);
+            t.removed(entry.site, entry.kind.kind());
         }
         entry
     }
