@@ -1,6 +1,5 @@
 //! Stats, live sites, reports and site thresholds (issue 5).
 
-use std::panic::Location;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -38,12 +37,12 @@ fn counts_are_exact_per_kind_and_go_back_down() {
 fn live_sites_name_the_creating_lines() {
     let (_clock, driver) = manual();
     let h = driver.handle();
-    let line_a = Location::caller().line() + 1;
-    let a: Vec<_> = (0..40)
-        .map(|_| h.ticker(Duration::from_millis(5)))
-        .collect();
-    let line_b = Location::caller().line() + 1;
-    let b: Vec<_> = (0..3).map(|_| h.timer(Duration::from_millis(5))).collect();
+    let line_a = line!() + 1;
+    let make_a = || h.ticker(Duration::from_millis(5));
+    let line_b = line!() + 1;
+    let make_b = || h.timer(Duration::from_millis(5));
+    let a: Vec<_> = (0..40).map(|_| make_a()).collect();
+    let b: Vec<_> = (0..3).map(|_| make_b()).collect();
     let sites = h.live_sites();
     assert_eq!(sites.len(), 2, "{sites:?}");
     // Largest count first.
