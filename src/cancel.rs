@@ -50,7 +50,6 @@ static LIVE: AtomicUsize = AtomicUsize::new(0);
 /// The number of live token nodes in the process: one per token created by
 /// [`CancelToken::new`], a `with_*` constructor or a `child*` call, until its
 /// last clone (and the last clone of each of its descendants) is dropped.
-#[allow(dead_code)] // Read by `Stats::tokens` once it is wired in.
 pub(crate) fn live_tokens() -> usize {
     LIVE.load(Ordering::Relaxed)
 }

@@ -56,3 +56,8 @@ pub use crate::stats::{LATENESS_WINDOW, LatenessSummary, Stats};
 pub use crate::ticker::Ticker;
 pub use crate::timer::Timer;
 pub use crossbeam_channel::{RecvError, RecvTimeoutError, TryRecvError};
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -174,7 +174,7 @@ impl fmt::Display for Report {
         writeln!(f, "tickwheel: {}", self.stats)?;
         let total: usize = self.sites.iter().map(|s| s.count).sum();
         writeln!(f, "{total} live handles at {} sites:", self.sites.len())?;
-        writeln!(f, "{:>8} {:<8} {} (oldest)", "count", "kind", "created at")?;
+        writeln!(f, "{:>8} {:<8} created at (oldest)", "count", "kind")?;
         for s in &self.sites {
             writeln!(f, "{s}")?;
         }

@@ -35,6 +35,9 @@ pub struct Stats {
     /// Times the driver thread woke up (by its deadline or by a new earlier
     /// timer).
     pub wakeups: u64,
+    /// Live [`CancelToken`](crate::CancelToken)s, process-wide (tokens are
+    /// not tied to one driver).
+    pub tokens: usize,
     /// How late deliveries were, over the last [`LATENESS_WINDOW`]
     /// deliveries of this driver.
     pub lateness: LatenessSummary,
@@ -114,11 +117,12 @@ impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "pending {} | live: {} timers, {} tickers, {} callbacks | fired {} | dropped ticks {} | callback panics {} | wakeups {} | lateness {}",
+            "pending {} | live: {} timers, {} tickers, {} callbacks, {} tokens | fired {} | dropped ticks {} | callback panics {} | wakeups {} | lateness {}",
             self.pending,
             self.timers,
             self.tickers,
             self.callbacks,
+            self.tokens,
             self.fired,
             self.dropped_ticks,
             self.callback_panics,
@@ -154,6 +158,7 @@ impl Counters {
             dropped_ticks: self.dropped_ticks.load(Relaxed),
             callback_panics: self.callback_panics.load(Relaxed),
             wakeups: self.wakeups.load(Relaxed),
+            tokens: crate::cancel::live_tokens(),
             lateness: self.lateness.summary(),
         }
     }

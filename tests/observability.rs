@@ -162,3 +162,15 @@ fn stats_display_is_one_line() {
     assert!(!s.contains('\n'));
     assert!(s.starts_with("pending 0"), "{s}");
 }
+
+#[test]
+fn tokens_are_counted_while_alive() {
+    // Tokens are process-wide; no other test in this file creates any.
+    let before = tickwheel::stats().tokens;
+    let root = tickwheel::CancelToken::new();
+    let children: Vec<_> = (0..3).map(|_| root.child()).collect();
+    assert_eq!(tickwheel::stats().tokens, before + 4);
+    drop(children);
+    drop(root);
+    assert_eq!(tickwheel::stats().tokens, before);
+}
