@@ -140,7 +140,7 @@ impl Drop for Callback {
             }
         };
         st.live[Kind::Callback as usize] -= 1;
-        let garbage = remove_now.then(|| inner.remove(&mut st, self.key));
+        let garbage = remove_now.then(|| inner.remove(&mut st, self.key).0);
         // Release W before dropping the entry and its closure (ground rule 4).
         drop(st);
         drop(garbage);

@@ -59,7 +59,12 @@ impl Clock {
 
 /// `d` in nanoseconds, saturating to [`NEVER`].
 pub(crate) fn to_ns(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(NEVER)
+    // Plain u64 arithmetic (not `as_nanos`, a u128): this is on the path of
+    // every timer creation.
+    d.as_secs()
+        .checked_mul(1_000_000_000)
+        .and_then(|ns| ns.checked_add(u64::from(d.subsec_nanos())))
+        .unwrap_or(NEVER)
 }
 
 /// `now + d` in driver nanoseconds, saturating to [`NEVER`] (`Duration::MAX`

@@ -36,11 +36,11 @@
 //! `Done`), and removes the entry itself when it reaches `Done` on a detached
 //! entry. A callback that `reset` re-arms is `Armed` again.
 
+use crate::sync::AtomicU64;
 use crate::wheel::Key;
 use crossbeam_channel::Sender;
 use std::panic::Location;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 /// A closure to run later.

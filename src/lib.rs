@@ -34,11 +34,14 @@ mod clock;
 pub(crate) mod driver;
 pub(crate) mod entry;
 mod global;
+#[cfg(all(test, loom))]
+mod loom_tests;
 mod manual_clock;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod sites;
 mod stats;
+pub(crate) mod sync;
 mod ticker;
 mod timer;
 pub(crate) mod wheel;

@@ -4,10 +4,10 @@ use crate::clock::to_ns;
 use crate::driver::callbacks::on_callback_thread;
 use crate::driver::handle::Inner;
 use crate::driver::run::{Buffers, step};
+use crate::sync::{AtomicU64, Mutex};
 use crate::wheel::NEVER;
-use parking_lot::Mutex;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 

@@ -1,8 +1,8 @@
 //! [`Stats`]: a snapshot of what a driver holds and has done.
 
-use parking_lot::Mutex;
+use crate::sync::{AtomicU64, Mutex};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 /// A snapshot of one driver's state and counters, from

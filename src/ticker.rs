@@ -135,6 +135,7 @@ impl Ticker {
     ///
     /// `Empty`, or `Disconnected` if the driver shut down.
     pub fn try_recv(&self) -> Result<Instant, TryRecvError> {
+        self.handle.inner.chan_point();
         self.rx.try_recv()
     }
 
@@ -162,6 +163,7 @@ impl Ticker {
         drop(st);
         inner.wait_for_delivery();
         // A tick may sit in the channel even while the ticker was armed.
+        inner.chan_point();
         let _ = self.rx.try_recv();
     }
 
@@ -181,6 +183,7 @@ impl Ticker {
         // Keep W so the new grid cannot tick before the old tick is drained;
         // W then D is the lock order.
         inner.wait_for_delivery();
+        inner.chan_point();
         let _ = self.rx.try_recv();
         if let EntryKind::Ticker { period, .. } = &mut st.wheel.get_mut(self.key).kind {
             *period = period_ns;
@@ -218,10 +221,11 @@ impl Drop for Ticker {
     fn drop(&mut self) {
         let inner = &self.handle.inner;
         let mut st = inner.state.lock();
-        let entry = inner.remove(&mut st, self.key);
+        let (entry, _) = inner.remove(&mut st, self.key);
         st.live[Kind::Ticker as usize] -= 1;
         // Release W before dropping the sender (ground rule 4).
         drop(st);
+        inner.chan_point();
         drop(entry);
         // A delivery in flight holds a sender clone until D is free.
         inner.wait_for_delivery();

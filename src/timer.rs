@@ -121,6 +121,7 @@ impl Timer {
     /// `Empty` if not fired (or already received), `Disconnected` if the
     /// driver shut down.
     pub fn try_recv(&self) -> Result<Instant, TryRecvError> {
+        self.handle.inner.chan_point();
         self.rx.try_recv()
     }
 
@@ -150,6 +151,7 @@ impl Timer {
         // taken by someone who wants W — the driver holds D without W).
         drop(st);
         inner.wait_for_delivery();
+        inner.chan_point();
         self.rx.try_recv().is_ok()
     }
 
@@ -175,6 +177,7 @@ impl Timer {
             // Keep W so the new arming cannot fire before the old value is
             // drained; taking D under W follows the lock order (W then D).
             inner.wait_for_delivery();
+            inner.chan_point();
             self.rx.try_recv().is_ok()
         };
         inner.arm(st, self.key, deadline);
@@ -186,11 +189,11 @@ impl Drop for Timer {
     fn drop(&mut self) {
         let inner = &self.handle.inner;
         let mut st = inner.state.lock();
-        let was_armed = st.wheel.is_armed(self.key);
-        let entry = inner.remove(&mut st, self.key);
+        let (entry, was_armed) = inner.remove(&mut st, self.key);
         st.live[Kind::Timer as usize] -= 1;
         // Release W before dropping the sender (ground rule 4).
         drop(st);
+        inner.chan_point();
         drop(entry);
         if !was_armed {
             // The driver may hold a clone of the sender for a delivery in

@@ -9,9 +9,9 @@
 
 use crate::driver::handle::Inner;
 use crate::entry::{CallbackState, EntryKind, Func};
+use crate::sync::{Condvar, Mutex};
 use crate::wheel::Key;
 use crossbeam_channel::{Receiver, Sender, unbounded};
-use parking_lot::{Condvar, Mutex};
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::Ordering::Relaxed;
@@ -126,7 +126,7 @@ pub(crate) fn run(inner: &Inner, rx: Receiver<Job>) {
     }
 }
 
-fn run_one(inner: &Inner, key: Key, f: Func) {
+pub(crate) fn run_one(inner: &Inner, key: Key, f: Func) {
     let mut st = inner.state.lock();
     let shutdown = st.shutdown;
     let EntryKind::Callback { state, .. } = &mut st.wheel.get_mut(key).kind else {
@@ -170,7 +170,7 @@ fn finish(
     key: Key,
 ) -> Option<crate::entry::Entry> {
     match st.wheel.get(key).kind {
-        EntryKind::Callback { detached: true, .. } => Some(inner.remove(st, key)),
+        EntryKind::Callback { detached: true, .. } => Some(inner.remove(st, key).0),
         _ => None,
     }
 }

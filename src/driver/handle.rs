@@ -14,11 +14,11 @@
 
 use crate::clock::Clock;
 use crate::driver::callbacks::Jobs;
-use crate::entry::{Entry, EntryKind, Kind};
+use crate::entry::{CallbackState, Entry, EntryKind, Kind};
 use crate::sites::{Site, SiteTracker};
 use crate::stats::{Counters, Stats};
+use crate::sync::{Condvar, Mutex, MutexGuard};
 use crate::wheel::{Key, NEVER, Wheel};
-use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::fmt;
 use std::panic::Location;
 use std::sync::Arc;
@@ -86,6 +86,10 @@ pub(crate) struct Inner {
     pub(crate) counters: Counters,
     /// Name of the driver thread.
     pub(crate) name: String,
+    /// Loom only: touched before every channel operation, see
+    /// [`Inner::chan_point`].
+    #[cfg(loom)]
+    chan: loom::sync::atomic::AtomicUsize,
 }
 
 /// What `W` protects.
@@ -159,6 +163,8 @@ impl Inner {
             jobs,
             counters: Counters::default(),
             name,
+            #[cfg(loom)]
+            chan: loom::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -196,15 +202,15 @@ impl Inner {
         key
     }
 
-    /// Removes an entry and returns it, to be dropped by the caller after
-    /// `W` is released. (Live-handle counts are the handles' business: a
+    /// Removes an entry and returns it (and whether it was armed), to be
+    /// dropped by the caller after `W` is released. (Live-handle counts are the handles' business: a
     /// callback's entry may outlive its handle.)
-    pub(crate) fn remove(&self, st: &mut State, key: Key) -> Entry {
-        let entry = st.wheel.remove(key);
+    pub(crate) fn remove(&self, st: &mut State, key: Key) -> (Entry, bool) {
+        let (entry, was_armed) = st.wheel.remove(key);
         if let Some(t) = st.sites.as_mut() {
             t.removed(entry.site, entry.kind.kind());
         }
-        entry
+        (entry, was_armed)
     }
 
     /// Arms (or re-arms) `key` at `deadline` and wakes the driver if that is
@@ -220,6 +226,55 @@ impl Inner {
             drop(st);
             self.wake.notify_one();
         }
+    }
+
+    /// Marks the driver shut down, disarms everything and drops every sender
+    /// and unstarted closure, so receivers disconnect (once any delivery in
+    /// flight, which holds sender clones until `D` is free, is over).
+    /// Returns false if it was already shut down.
+    pub(crate) fn shut_down(&self) -> bool {
+        let mut st = self.state.lock();
+        if st.shutdown {
+            return false;
+        }
+        st.shutdown = true;
+        let mut senders = Vec::new();
+        let mut closures = Vec::new();
+        st.wheel.disarm_all();
+        for entry in st.wheel.values_mut() {
+            match &mut entry.kind {
+                EntryKind::Timer { tx } | EntryKind::Ticker { tx, .. } => senders.extend(tx.take()),
+                EntryKind::Callback { f, state, .. } => {
+                    if *state == CallbackState::Armed {
+                        *state = CallbackState::Done;
+                    }
+                    closures.extend(f.take());
+                }
+            }
+        }
+        // Release W, then drop (ground rule 4): dropping the last sender is
+        // what disconnects receivers and wakes them.
+        drop(st);
+        self.chan_point();
+        drop(senders);
+        drop(closures);
+        self.wake.notify_one();
+        true
+    }
+
+    /// Marks a channel operation (send, receive, disconnect) for loom.
+    ///
+    /// crossbeam-channel's atomics are invisible to loom, so loom would not
+    /// explore the orders of a send and a receive. Under `--cfg loom` this
+    /// is an RMW on one loom atomic, placed right before each channel
+    /// operation of the driver and the handles: loom then explores both
+    /// orders of any two of them, treating each channel operation as one
+    /// atomic step (which it is: crossbeam-channel is linearizable). In
+    /// normal builds it compiles to nothing.
+    #[inline(always)]
+    pub(crate) fn chan_point(&self) {
+        #[cfg(loom)]
+        self.chan.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Waits until the driver has finished sending everything it collected

@@ -6,7 +6,6 @@ pub(crate) mod handle;
 pub(crate) mod run;
 
 use crate::clock::Clock;
-use crate::entry::{CallbackState, EntryKind};
 use crate::manual_clock::ManualClock;
 use crate::sites::{Site, SiteFn, SiteTracker};
 pub use handle::Handle;
@@ -219,36 +218,13 @@ impl Driver {
 
     fn stop(&mut self) {
         let inner = &self.handle.inner;
-        let mut st = inner.state.lock();
-        if st.shutdown {
+        if !inner.shut_down() {
             return;
         }
-        st.shutdown = true;
-        // Disarm everything and take out every sender and closure, to drop
-        // after W is released (ground rule 4): dropping the last sender is
-        // what disconnects receivers.
-        let mut senders = Vec::new();
-        let mut closures = Vec::new();
-        st.wheel.disarm_all();
-        for entry in st.wheel.values_mut() {
-            match &mut entry.kind {
-                EntryKind::Timer { tx } | EntryKind::Ticker { tx, .. } => senders.extend(tx.take()),
-                EntryKind::Callback { f, state, .. } => {
-                    if *state == CallbackState::Armed {
-                        *state = CallbackState::Done;
-                    }
-                    closures.extend(f.take());
-                }
-            }
-        }
-        drop(st);
-        drop(senders);
-        drop(closures);
-        inner.wake.notify_one();
         if let Some(t) = self.thread.take() {
             // The driver thread only exits after delivering what it had
             // collected, so no sender clone survives this join.
-            let _ = t.join();
+            join(t);
         }
         // In-flight senders of a manual-clock step are dropped when D is.
         inner.wait_for_delivery();
@@ -259,7 +235,18 @@ impl Driver {
                 // this callback returns; joining itself would deadlock.
                 return;
             }
-            let _ = t.join();
+            join(t);
+        }
+    }
+}
+
+/// Joins one of the driver's threads. They catch user panics, so a panic
+/// here is a tickwheel bug: it is passed on, unless this thread is already
+/// unwinding.
+fn join(t: JoinHandle<()>) {
+    if let Err(panic) = t.join() {
+        if !std::thread::panicking() {
+            std::panic::resume_unwind(panic);
         }
     }
 }

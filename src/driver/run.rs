@@ -10,9 +10,9 @@ use crate::driver::callbacks::Job;
 use crate::driver::handle::{Inner, State};
 use crate::entry::{CallbackState, Delivery, EntryKind};
 use crate::stats::LATENESS_WINDOW;
+use crate::sync::MutexGuard;
 use crate::wheel::{Key, NEVER};
 use crossbeam_channel::TrySendError;
-use parking_lot::MutexGuard;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// Reusable buffers of one driver loop.
@@ -154,21 +154,24 @@ fn deliver(inner: &Inner, batch: &mut Vec<Delivery>) {
     let mut jobs = Vec::new();
     for d in batch.drain(..) {
         match d {
-            Delivery::Send { tx, at, ticker, .. } => match tx.try_send(at) {
-                Ok(()) => fired += 1,
-                Err(TrySendError::Full(_)) => {
-                    // Only a ticker's channel can be full: an armed timer's
-                    // channel is empty (ground rule 3).
-                    debug_assert!(ticker.is_some(), "a timer's channel was full");
-                    if let Some(t) = ticker {
-                        t.dropped.fetch_add(1, Relaxed);
-                        inner.counters.dropped_ticks.fetch_add(1, Relaxed);
+            Delivery::Send { tx, at, ticker, .. } => {
+                inner.chan_point();
+                match tx.try_send(at) {
+                    Ok(()) => fired += 1,
+                    Err(TrySendError::Full(_)) => {
+                        // Only a ticker's channel can be full: an armed
+                        // timer's channel is empty (ground rule 3).
+                        debug_assert!(ticker.is_some(), "a timer's channel was full");
+                        if let Some(t) = ticker {
+                            t.dropped.fetch_add(1, Relaxed);
+                            inner.counters.dropped_ticks.fetch_add(1, Relaxed);
+                        }
                     }
+                    // The handle is being dropped right now; its Drop
+                    // removes the entry.
+                    Err(TrySendError::Disconnected(_)) => {}
                 }
-                // The handle is being dropped right now; its Drop removes the
-                // entry.
-                Err(TrySendError::Disconnected(_)) => {}
-            },
+            }
             Delivery::Run { key, f, .. } => {
                 fired += 1;
                 jobs.push(Job::Run { key, f });

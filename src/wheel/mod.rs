@@ -164,11 +164,12 @@ impl<T> Wheel<T> {
         Key { index, generation }
     }
 
-    /// Removes an entry, disarming it first, and returns its payload.
+    /// Removes an entry, disarming it first, and returns its payload and
+    /// whether it was armed.
     #[track_caller]
-    pub(crate) fn remove(&mut self, key: Key) -> T {
-        self.disarm(key);
-        self.entries.remove(key.index as usize).value
+    pub(crate) fn remove(&mut self, key: Key) -> (T, bool) {
+        let was_armed = self.disarm(key);
+        (self.entries.remove(key.index as usize).value, was_armed)
     }
 
     /// The payload of an entry.
@@ -208,6 +209,7 @@ impl<T> Wheel<T> {
     }
 
     /// Whether the entry is armed.
+    #[cfg(test)]
     #[track_caller]
     pub(crate) fn is_armed(&self, key: Key) -> bool {
         self.node(key).level != UNLINKED

@@ -1,0 +1,252 @@
+//! Loom models of the entry state machine: every interleaving of a handle
+//! operation with the driver's collect-and-deliver step (and the callback
+//! thread's run step) is explored, and the core's guarantees asserted.
+//!
+//! Run: `RUSTFLAGS="--cfg loom" cargo test --release --lib loom`
+//!
+//! The production code is the code under test: its locks and atomics come
+//! from `crate::sync`, which is loom's under `--cfg loom`. What is not
+//! modelled: the driver thread's timed sleep (the "driver" here is a loom
+//! thread calling [`step`] once) and crossbeam-channel's internals (its
+//! non-blocking `try_send`/`try_recv` are single steps to loom).
+
+use crate::clock::Clock;
+use crate::driver::Handle;
+use crate::driver::callbacks::{Job, Jobs, run_one};
+use crate::driver::handle::{Inner, InnerRef};
+use crate::driver::run::{Buffers, step};
+use crate::wheel::NEVER;
+use crossbeam_channel::{Receiver, TryRecvError};
+use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use loom::thread;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A driver's shared state with no threads, and its callback queue.
+fn driver() -> (Handle, Receiver<Job>) {
+    let (jobs, rx) = Jobs::new();
+    let clock = Clock::Real {
+        base: Instant::now(),
+    };
+    let inner = Inner::new(clock, 1_000_000, "loom".into(), jobs, None);
+    let handle = Handle {
+        inner: InnerRef::Shared(Arc::new(inner)),
+    };
+    (handle, rx)
+}
+
+/// One collect-and-deliver pass at driver time `now` (ns).
+fn fire_at(h: &Handle, now: u64) {
+    let st = h.inner.state.lock();
+    drop(step(&h.inner, st, now, &mut Buffers::default()));
+}
+
+/// A pass at which every zero-duration timer made so far is due, but
+/// nothing an hour away (the models run in microseconds of real time).
+fn fire_all(h: &Handle) {
+    fire_at(h, 60 * 1_000_000_000);
+}
+
+/// The callback thread's work for whatever the driver queued.
+fn run_queued(h: &Handle, jobs: &Receiver<Job>) {
+    while let Ok(job) = jobs.try_recv() {
+        if let Job::Run { key, f } = job {
+            run_one(&h.inner, key, f);
+        }
+    }
+}
+
+/// stop() racing delivery and a receiver: stop returns true if and only if
+/// the value is never received by anyone; no value after stop returns.
+#[test]
+fn loom_stop_vs_fire_vs_receive() {
+    loom::model(|| {
+        let (h, _jobs) = driver();
+        let timer = Arc::new(h.timer(Duration::ZERO));
+        let d = {
+            let h = h.clone();
+            thread::spawn(move || fire_all(&h))
+        };
+        let r = {
+            let timer = timer.clone();
+            thread::spawn(move || timer.try_recv().is_ok())
+        };
+        let stopped = timer.stop();
+        let after_stop = timer.try_recv();
+        d.join().unwrap();
+        let received_by_r = r.join().unwrap();
+        assert_eq!(
+            after_stop,
+            Err(TryRecvError::Empty),
+            "a value from before stop()"
+        );
+        assert_eq!(
+            timer.try_recv(),
+            Err(TryRecvError::Empty),
+            "a stale value arrived later"
+        );
+        assert_eq!(
+            stopped, !received_by_r,
+            "stop() = {stopped}, received = {received_by_r}"
+        );
+    });
+}
+
+/// Two stop() calls racing delivery: exactly one of them prevents it.
+#[test]
+fn loom_two_stops_vs_fire() {
+    loom::model(|| {
+        let (h, _jobs) = driver();
+        let timer = Arc::new(h.timer(Duration::ZERO));
+        let d = {
+            let h = h.clone();
+            thread::spawn(move || fire_all(&h))
+        };
+        let other = {
+            let timer = timer.clone();
+            thread::spawn(move || timer.stop())
+        };
+        let mine = timer.stop();
+        let theirs = other.join().unwrap();
+        d.join().unwrap();
+        assert!(mine ^ theirs, "stop() results {mine} and {theirs}");
+        assert_eq!(timer.try_recv(), Err(TryRecvError::Empty));
+    });
+}
+
+/// reset() racing delivery: the old value is withdrawn or never sent; only
+/// the new arming's value is ever received, exactly once.
+#[test]
+fn loom_reset_vs_fire() {
+    loom::model(|| {
+        let (h, _jobs) = driver();
+        let timer = Arc::new(h.timer(Duration::ZERO));
+        let d = {
+            let h = h.clone();
+            thread::spawn(move || fire_all(&h))
+        };
+        let far = Duration::from_secs(3600);
+        let prevented = timer.reset(far);
+        d.join().unwrap();
+        assert!(
+            prevented,
+            "nobody received the first value, so reset prevented it"
+        );
+        // The driver's pass may have run after the reset: the new arming is
+        // not due in its pass (or it was already re-armed), so nothing yet.
+        assert_eq!(
+            timer.try_recv(),
+            Err(TryRecvError::Empty),
+            "stale value after reset"
+        );
+        assert_eq!(h.stats().pending, 1);
+        fire_at(&h, NEVER - 1);
+        assert!(timer.try_recv().is_ok(), "the new arming's value");
+        assert_eq!(timer.try_recv(), Err(TryRecvError::Empty), "fired twice");
+    });
+}
+
+/// Dropping a timer racing delivery: when drop returns the entry is gone
+/// and a receiver clone sees at most the one value, then Disconnected.
+#[test]
+fn loom_drop_vs_fire() {
+    loom::model(|| {
+        let (h, _jobs) = driver();
+        let timer = h.timer(Duration::ZERO);
+        let rx = timer.receiver().clone();
+        let d = {
+            let h = h.clone();
+            thread::spawn(move || fire_all(&h))
+        };
+        drop(timer);
+        assert_eq!(h.stats().pending, 0);
+        assert_eq!(h.stats().timers, 0);
+        h.inner.chan_point();
+        let first = rx.try_recv();
+        assert_ne!(first, Err(TryRecvError::Empty), "sender outlived drop()");
+        if first.is_ok() {
+            h.inner.chan_point();
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+        }
+        d.join().unwrap();
+    });
+}
+
+/// Callback stop() racing the driver and the callback thread: exactly one
+/// of "the closure ran" and "stop() returned true".
+#[test]
+fn loom_callback_stop_vs_run() {
+    loom::model(|| {
+        let (h, jobs) = driver();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let cb = {
+            let ran = ran.clone();
+            h.after_func(Duration::ZERO, move || {
+                ran.fetch_add(1, SeqCst);
+            })
+        };
+        let d = {
+            let h = h.clone();
+            thread::spawn(move || {
+                fire_all(&h);
+                run_queued(&h, &jobs);
+            })
+        };
+        let stopped = cb.stop();
+        d.join().unwrap();
+        let ran = ran.load(SeqCst);
+        assert!(ran <= 1, "ran {ran} times");
+        assert_eq!(stopped, ran == 0, "stop() = {stopped}, ran = {ran}");
+        drop(cb);
+        assert_eq!(h.stats().callbacks, 0);
+    });
+}
+
+/// Dropping a callback handle racing its run: the entry is removed exactly
+/// once, by whichever side is last (no leak, no double free).
+#[test]
+fn loom_callback_drop_vs_run() {
+    loom::model(|| {
+        let (h, jobs) = driver();
+        let cb = h.after_func(Duration::ZERO, || ());
+        let d = {
+            let h = h.clone();
+            thread::spawn(move || {
+                fire_all(&h);
+                run_queued(&h, &jobs);
+            })
+        };
+        drop(cb);
+        d.join().unwrap();
+        let left = h.inner.state.lock().wheel.values().count();
+        assert_eq!(left, 0, "callback entry leaked");
+    });
+}
+
+/// Shutdown racing delivery: when shutdown (and its wait for deliveries in
+/// flight) returns, the receiver never reports Empty again: it yields the
+/// value at most once, then Disconnected.
+#[test]
+fn loom_shutdown_vs_fire() {
+    loom::model(|| {
+        let (h, _jobs) = driver();
+        let timer = h.timer(Duration::ZERO);
+        let d = {
+            let h = h.clone();
+            thread::spawn(move || fire_all(&h))
+        };
+        assert!(h.inner.shut_down());
+        h.inner.wait_for_delivery();
+        let first = timer.try_recv();
+        assert_ne!(
+            first,
+            Err(TryRecvError::Empty),
+            "a receiver still connected"
+        );
+        if first.is_ok() {
+            assert_eq!(timer.try_recv(), Err(TryRecvError::Disconnected));
+        }
+        d.join().unwrap();
+        assert_eq!(h.stats().pending, 0);
+    });
+}
