@@ -2,11 +2,11 @@
 
 use crate::clock::add_ns;
 use crate::driver::Handle;
-use crate::entry::{CallbackState, EntryKind, Kind};
+use crate::entry::{CallbackState, EntryKind, Func, Kind};
 use crate::wheel::Key;
 use std::fmt;
 use std::panic::Location;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A closure scheduled to run once, later, on the driver's callback thread.
 ///
@@ -23,7 +23,7 @@ use std::time::Duration;
 /// - `f` may create, stop and reset timers, including of the same driver.
 ///
 /// ```
-/// use std::time::Duration;
+/// use std::time::{Duration, Instant};
 /// let (tx, rx) = crossbeam_channel::bounded(1);
 /// tickwheel::after_func(Duration::from_millis(1), move || tx.send("ran").unwrap()).detach();
 /// assert_eq!(rx.recv().unwrap(), "ran");
@@ -51,16 +51,32 @@ impl Handle {
     #[track_caller]
     pub fn after_func(&self, d: Duration, f: impl FnOnce() + Send + 'static) -> Callback {
         let (_, now) = self.inner.clock.now();
+        self.new_callback(now, add_ns(now, d), Location::caller(), Box::new(f))
+    }
+
+    /// Runs `f` on this driver's callback thread at `deadline`.
+    #[track_caller]
+    pub fn after_func_at(&self, deadline: Instant, f: impl FnOnce() + Send + 'static) -> Callback {
+        let (_, now) = self.inner.clock.now();
+        let at = self.inner.clock.ns_of(deadline);
+        self.new_callback(now, at, Location::caller(), Box::new(f))
+    }
+
+    fn new_callback(
+        &self,
+        now: u64,
+        deadline: u64,
+        site: &'static Location<'static>,
+        f: Func,
+    ) -> Callback {
         let kind = EntryKind::Callback {
-            f: Some(Box::new(f)),
+            f: Some(f),
             state: CallbackState::Armed,
             detached: false,
         };
         // If the driver has shut down, the entry is not armed: `f` is dropped
         // with the handle and never runs.
-        let key = self
-            .inner
-            .insert(kind, Location::caller(), now, add_ns(now, d));
+        let key = self.inner.insert(kind, site, now, deadline);
         Callback {
             handle: self.clone(),
             key,

@@ -445,7 +445,7 @@ fn make(parent: Option<&Arc<Node>>, own: Own) -> CancelToken {
     drop(tx);
     if let (Some((h, t)), None) = (timer, node.raw_reason()) {
         let weak = Arc::downgrade(&node);
-        let callback = h.after_func(t.saturating_duration_since(h.now()), move || {
+        let callback = h.after_func_at(t, move || {
             if let Some(node) = weak.upgrade() {
                 node.cancel(CancelReason::DeadlineExceeded);
             }
