@@ -227,7 +227,11 @@ impl Drop for Ticker {
         drop(st);
         inner.chan_point();
         drop(entry);
-        // A delivery in flight holds a sender clone until D is free.
+        // A delivery in flight holds a sender clone until D is free; then
+        // the tick left in the channel (if any) is withdrawn, so receiver
+        // clones see Disconnected.
         inner.wait_for_delivery();
+        inner.chan_point();
+        let _ = self.rx.try_recv();
     }
 }

@@ -197,9 +197,12 @@ impl Drop for Timer {
         drop(entry);
         if !was_armed {
             // The driver may hold a clone of the sender for a delivery in
-            // flight; once D is free, it has dropped it, so receiver clones
-            // see Disconnected when this returns.
+            // flight; once D is free, it has dropped it. A value already in
+            // the channel is withdrawn, as `stop` would: receiver clones see
+            // Disconnected, not a value of a dropped timer.
             inner.wait_for_delivery();
+            inner.chan_point();
+            let _ = self.rx.try_recv();
         }
     }
 }

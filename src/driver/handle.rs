@@ -14,14 +14,16 @@
 
 use crate::clock::Clock;
 use crate::driver::callbacks::Jobs;
-use crate::entry::{CallbackState, Entry, EntryKind, Kind};
+use crate::entry::{CallbackState, Entry, EntryKind, Func, Kind};
 use crate::sites::{Site, SiteTracker};
 use crate::stats::{Counters, Stats};
 use crate::sync::{Condvar, Mutex, MutexGuard};
 use crate::wheel::{Key, NEVER, Wheel};
+use crossbeam_channel::Sender;
 use std::fmt;
 use std::panic::Location;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// A cheap, cloneable reference to a driver, used to create timers on it.
 ///
@@ -125,6 +127,23 @@ impl State {
     }
 }
 
+/// What [`disconnect`] took out of an entry, to drop without `W`.
+type Disconnected = (Option<Sender<Instant>>, Option<Func>);
+
+/// Cuts an entry off for good (shutdown): takes its sender, so receivers
+/// disconnect, and an unstarted closure, which will never run.
+fn disconnect(kind: &mut EntryKind) -> Disconnected {
+    match kind {
+        EntryKind::Timer { tx } | EntryKind::Ticker { tx, .. } => (tx.take(), None),
+        EntryKind::Callback { f, state, .. } => {
+            if *state == CallbackState::Armed {
+                *state = CallbackState::Done;
+            }
+            (None, f.take())
+        }
+    }
+}
+
 /// The live handles of one site and kind, counted by a scan of the wheel
 /// (for a threshold notification, which is rare).
 fn site_now(st: &State, location: &'static Location<'static>, kind: Kind, now: u64) -> Site {
@@ -186,13 +205,21 @@ impl Inner {
             created: now,
         });
         let crossed = st.sites.as_mut().and_then(|t| t.added(site, kind_of, now));
-        let wake = !st.shutdown && {
+        let mut stillborn = None;
+        let wake = if st.shutdown {
+            // Born after shutdown: no sender (the receiver is disconnected at
+            // once) and no closure (it never runs).
+            stillborn = Some(disconnect(&mut st.wheel.get_mut(key).kind));
+            false
+        } else {
             st.wheel.arm(key, deadline);
             st.lower_wake(deadline)
         };
         let note = crossed.map(|f| (f, site_now(&st, site, kind_of, now)));
-        // Release W before waking anyone (the driver, the callback thread).
+        // Release W before dropping the sender or closure and before waking
+        // anyone (the driver, the callback thread).
         drop(st);
+        drop(stillborn);
         if wake {
             self.wake.notify_one();
         }
@@ -238,26 +265,17 @@ impl Inner {
             return false;
         }
         st.shutdown = true;
-        let mut senders = Vec::new();
-        let mut closures = Vec::new();
         st.wheel.disarm_all();
-        for entry in st.wheel.values_mut() {
-            match &mut entry.kind {
-                EntryKind::Timer { tx } | EntryKind::Ticker { tx, .. } => senders.extend(tx.take()),
-                EntryKind::Callback { f, state, .. } => {
-                    if *state == CallbackState::Armed {
-                        *state = CallbackState::Done;
-                    }
-                    closures.extend(f.take());
-                }
-            }
-        }
+        let garbage: Vec<Disconnected> = st
+            .wheel
+            .values_mut()
+            .map(|e| disconnect(&mut e.kind))
+            .collect();
         // Release W, then drop (ground rule 4): dropping the last sender is
         // what disconnects receivers and wakes them.
         drop(st);
         self.chan_point();
-        drop(senders);
-        drop(closures);
+        drop(garbage);
         self.wake.notify_one();
         true
     }

@@ -77,17 +77,23 @@ struct Node<T> {
     value: T,
 }
 
-/// One slot: an intrusive list plus a lower bound of its deadlines.
+/// One slot: an intrusive FIFO list plus a lower bound of its deadlines.
+/// FIFO, so entries with equal deadlines fire in the order they were armed
+/// (processing a slot walks it from the head and re-links at the tails of
+/// finer slots, which keeps that order).
 #[derive(Clone, Copy, Debug)]
 struct Slot {
-    /// First entry, or [`NIL`].
+    /// First (oldest) entry, or [`NIL`].
     head: u32,
+    /// Last (newest) entry, or [`NIL`].
+    tail: u32,
     /// Lower bound of the deadlines linked here ([`NEVER`] when empty).
     min: u64,
 }
 
 const EMPTY_SLOT: Slot = Slot {
     head: NIL,
+    tail: NIL,
     min: NEVER,
 };
 
@@ -368,16 +374,19 @@ impl<T> Wheel<T> {
         let slot = slot_for(tick, level);
         let lvl = &mut self.levels[level];
         let s = &mut lvl.slots[slot];
-        let old_head = s.head;
-        s.head = index;
+        let old_tail = s.tail;
+        s.tail = index;
+        if old_tail == NIL {
+            s.head = index;
+        }
         s.min = s.min.min(deadline);
         lvl.occupied |= 1u64 << slot;
-        if old_head != NIL {
-            self.entries[old_head as usize].prev = index;
+        if old_tail != NIL {
+            self.entries[old_tail as usize].next = index;
         }
         let node = &mut self.entries[index as usize];
-        node.prev = NIL;
-        node.next = old_head;
+        node.prev = old_tail;
+        node.next = NIL;
         node.level = level as u8;
         node.slot = slot as u8;
     }
@@ -392,18 +401,21 @@ impl<T> Wheel<T> {
             node.level as usize,
             node.slot as usize,
         );
-        if prev == NIL {
-            let lvl = &mut self.levels[level];
-            lvl.slots[slot].head = next;
-            if next == NIL {
-                lvl.slots[slot] = EMPTY_SLOT;
-                lvl.occupied &= !(1u64 << slot);
-            }
+        let lvl = &mut self.levels[level];
+        if prev == NIL && next == NIL {
+            lvl.slots[slot] = EMPTY_SLOT;
+            lvl.occupied &= !(1u64 << slot);
         } else {
-            self.entries[prev as usize].next = next;
-        }
-        if next != NIL {
-            self.entries[next as usize].prev = prev;
+            if prev == NIL {
+                lvl.slots[slot].head = next;
+            } else {
+                self.entries[prev as usize].next = next;
+            }
+            if next == NIL {
+                self.levels[level].slots[slot].tail = prev;
+            } else {
+                self.entries[next as usize].prev = prev;
+            }
         }
         let node = &mut self.entries[index as usize];
         node.level = UNLINKED;

@@ -182,6 +182,31 @@ fn stale_key_panics() {
 }
 
 #[test]
+fn equal_deadlines_fire_in_arming_order() {
+    // Across a cascade from level 2 down to level 0, and within one tick.
+    let mut w = Wheel::new(MS);
+    let deadline = 5_000 * MS + 7;
+    let keys: Vec<Key> = (0..10u32)
+        .map(|i| {
+            let k = w.insert(i);
+            w.arm(k, deadline);
+            k
+        })
+        .collect();
+    // Disarm and re-arm one: it goes to the back.
+    w.arm(keys[3], deadline);
+    let mut due = Vec::new();
+    let mut now = 0;
+    while due.is_empty() {
+        now = w.next_deadline().unwrap();
+        w.poll(now, &mut due);
+    }
+    assert_eq!(now, deadline);
+    let order: Vec<u32> = due.iter().map(|k| *w.get(*k)).collect();
+    assert_eq!(order, vec![0, 1, 2, 4, 5, 6, 7, 8, 9, 3]);
+}
+
+#[test]
 fn slot_range_sanity() {
     assert_eq!(slot_range(2), 4096);
 }
