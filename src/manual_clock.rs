@@ -45,6 +45,9 @@ use std::time::{Duration, Instant};
 ///   `Duration::ZERO`.
 /// - Calls from several threads are serialised; n calls of `advance(d)` move
 ///   time by exactly n·d.
+/// - Cost: `advance` visits every deadline on its way (about 150 ns each in
+///   a release build), so a 1 µs ticker advanced by one second is a million
+///   steps. Drop or stop fast tickers before advancing over long spans.
 #[derive(Clone)]
 pub struct ManualClock {
     /// State shared by all clones.
