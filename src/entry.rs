@@ -41,6 +41,7 @@ use crate::wheel::Key;
 use crossbeam_channel::Sender;
 use std::panic::Location;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 /// A closure to run later.
@@ -69,9 +70,8 @@ pub(crate) enum EntryKind {
     Ticker {
         /// Delivery side of the handle's channel; `None` after shutdown.
         tx: Option<Sender<Instant>>,
-        /// The period in nanoseconds (never 0).
-        period: u64,
-        /// Counters the handle reads without the lock.
+        /// Period and counters, shared with the handle (which reads them
+        /// without taking `W`).
         shared: Arc<TickerShared>,
     },
     /// A closure to run on the callback thread.
@@ -89,7 +89,9 @@ impl std::fmt::Debug for EntryKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             EntryKind::Timer { .. } => f.write_str("Timer"),
-            EntryKind::Ticker { period, .. } => write!(f, "Ticker({period} ns)"),
+            EntryKind::Ticker { shared, .. } => {
+                write!(f, "Ticker({} ns)", shared.period.load(Relaxed))
+            }
             EntryKind::Callback { state, .. } => write!(f, "Callback({state:?})"),
         }
     }
@@ -113,6 +115,9 @@ pub(crate) enum CallbackState {
 /// Ticker state shared between the handle and the driver.
 #[derive(Debug, Default)]
 pub(crate) struct TickerShared {
+    /// The period in nanoseconds (never 0). Written only under `W` (by
+    /// `reset`), read by the driver under `W` and by `period()` without it.
+    pub(crate) period: AtomicU64,
     /// Ticks dropped because the channel was full, or skipped because the
     /// driver woke late.
     pub(crate) dropped: AtomicU64,

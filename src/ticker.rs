@@ -3,6 +3,7 @@
 use crate::clock::{add_ns, to_ns};
 use crate::driver::Handle;
 use crate::entry::{EntryKind, Kind, TickerShared};
+use crate::sync::AtomicU64;
 use crate::wheel::Key;
 use crossbeam_channel::{Receiver, RecvError, RecvTimeoutError, TryRecvError, bounded};
 use std::fmt;
@@ -85,11 +86,13 @@ impl Handle {
     pub fn ticker(&self, period: Duration) -> Ticker {
         let period_ns = check_period(period);
         let (tx, rx) = bounded(1);
-        let shared = Arc::new(TickerShared::default());
+        let shared = Arc::new(TickerShared {
+            period: AtomicU64::new(period_ns),
+            dropped: AtomicU64::new(0),
+        });
         let (_, now) = self.inner.clock.now();
         let kind = EntryKind::Ticker {
             tx: Some(tx),
-            period: period_ns,
             shared: shared.clone(),
         };
         let key = self
@@ -185,20 +188,15 @@ impl Ticker {
         inner.wait_for_delivery();
         inner.chan_point();
         let _ = self.rx.try_recv();
-        if let EntryKind::Ticker { period, .. } = &mut st.wheel.get_mut(self.key).kind {
-            *period = period_ns;
-        }
+        // Under W, so the driver never re-arms on a half-updated grid.
+        self.shared.period.store(period_ns, Relaxed);
         let (_, now) = inner.clock.now();
         inner.arm(st, self.key, add_ns(now, period));
     }
 
     /// The current period.
     pub fn period(&self) -> Duration {
-        let st = self.handle.inner.state.lock();
-        match &st.wheel.get(self.key).kind {
-            EntryKind::Ticker { period, .. } => Duration::from_nanos(*period),
-            _ => unreachable!("ticker key names a non-ticker entry"),
-        }
+        Duration::from_nanos(self.shared.period.load(Relaxed))
     }
 
     /// Ticks lost so far: dropped because the channel was full, or skipped

@@ -92,11 +92,12 @@ fn collect(inner: &Inner, st: &mut State, now: u64, buf: &mut Buffers) {
                     });
                 }
             }
-            EntryKind::Ticker { tx, period, shared } => {
+            EntryKind::Ticker { tx, shared } => {
+                let period = shared.period.load(Relaxed);
                 // Phase lock: the next tick is the first grid point after
                 // `now`; grid points skipped because the driver woke late
                 // are counted as dropped, not replayed.
-                let missed = now.saturating_sub(deadline) / *period;
+                let missed = now.saturating_sub(deadline) / period;
                 if missed > 0 {
                     shared.dropped.fetch_add(missed, Relaxed);
                     inner.counters.dropped_ticks.fetch_add(missed, Relaxed);
@@ -104,7 +105,7 @@ fn collect(inner: &Inner, st: &mut State, now: u64, buf: &mut Buffers) {
                 rearm = Some(
                     missed
                         .checked_add(1)
-                        .and_then(|k| k.checked_mul(*period))
+                        .and_then(|k| k.checked_mul(period))
                         .and_then(|k| k.checked_add(deadline))
                         .unwrap_or(NEVER),
                 );
