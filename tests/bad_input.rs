@@ -12,18 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tickwheel::{Driver, ManualClock, Ticker};
 
-fn manual() -> (ManualClock, Driver) {
-    let clock = ManualClock::new();
-    let driver = Driver::builder()
-        .clock(clock.clone())
-        .build()
-        .expect("a manual-clock driver");
-    (clock, driver)
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
+mod common;
+use common::{manual, ms};
 
 /// A thousand years: far beyond the 584 years of nanoseconds a driver can
 /// count, yet still representable as an `Instant` offset.

@@ -13,20 +13,8 @@ use std::thread;
 use std::time::Duration;
 use tickwheel::{Callback, Driver, Handle, ManualClock};
 
-fn manual() -> (ManualClock, Driver) {
-    let clock = ManualClock::new();
-    let driver = Driver::builder()
-        .clock(clock.clone())
-        .build()
-        .expect("a manual-clock driver");
-    (clock, driver)
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-const NS: Duration = Duration::from_nanos(1);
+mod common;
+use common::{NS, manual, ms};
 
 // Issue 2, semantics 9
 #[test]

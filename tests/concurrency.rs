@@ -12,22 +12,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Barrier};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
-use tickwheel::{Callback, Driver, Handle, ManualClock, Ticker, Timer};
+use tickwheel::{Callback, Handle, ManualClock, Ticker, Timer};
 
-fn manual() -> (ManualClock, Driver) {
-    let clock = ManualClock::new();
-    let driver = Driver::builder()
-        .clock(clock.clone())
-        .build()
-        .expect("a manual-clock driver");
-    (clock, driver)
-}
-
-fn us(n: u64) -> Duration {
-    Duration::from_micros(n)
-}
-
-const HANG: Duration = Duration::from_secs(10);
+mod common;
+use common::{HANG, XorShift, manual, us};
 
 /// A thread that advances the clock by `step` over and over until dropped.
 struct Advancer {
@@ -66,18 +54,6 @@ impl Drop for Advancer {
     }
 }
 
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) % n
-    }
-}
-
 // Issue 2, semantics 12
 #[test]
 fn handles_are_send_and_sync() {
@@ -103,7 +79,7 @@ fn timer_stop_and_reset_results_are_exact_while_another_thread_delivers() {
         .map(|w| {
             let (h, clock) = (driver.handle(), clock.clone());
             thread::spawn(move || {
-                let mut rng = Rng(0x5eed + w);
+                let mut rng = XorShift(0x5eed + w);
                 let d = us(rng.below(4));
                 let lo = clock.now();
                 let timer = h.timer(d);
@@ -157,7 +133,7 @@ fn ticker_stop_and_reset_leave_no_stale_tick_while_another_thread_delivers() {
         .map(|w| {
             let (h, clock) = (driver.handle(), clock.clone());
             thread::spawn(move || {
-                let mut rng = Rng(0xface + w);
+                let mut rng = XorShift(0xface + w);
                 let period = us(2 + rng.below(4));
                 let lo = clock.now();
                 let ticker = h.ticker(period);
@@ -352,7 +328,7 @@ fn stop_or_reset_versus_a_reader_blocked_in_another_thread() {
     let h = driver.handle();
     let _advancer = Advancer::start(&clock, us(1));
     let (jobs, results) = reader();
-    let mut rng = Rng(42);
+    let mut rng = XorShift(42);
     let (mut won_by_stop, mut won_by_reader) = (0, 0);
     for round in 0..600 {
         let timer = h.timer(us(rng.below(30)));
@@ -398,7 +374,7 @@ fn many_threads_create_stop_and_drop_handles_while_time_moves() {
             .map(|w| {
                 let (h, ran, start) = (h.clone(), ran.clone(), start.clone());
                 thread::spawn(move || {
-                    let mut rng = Rng(0xabcd + w);
+                    let mut rng = XorShift(0xabcd + w);
                     let mut keep: Vec<(Timer, Ticker, Callback)> = Vec::new();
                     start.wait();
                     for _ in 0..500 {

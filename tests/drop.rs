@@ -10,22 +10,10 @@ use parking_lot::Mutex;
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
-use tickwheel::{Callback, Driver, Handle, ManualClock, Ticker};
+use tickwheel::{Callback, Handle, Ticker};
 
-fn manual() -> (ManualClock, Driver) {
-    let clock = ManualClock::new();
-    let driver = Driver::builder()
-        .clock(clock.clone())
-        .build()
-        .expect("a manual-clock driver");
-    (clock, driver)
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-const HANG: Duration = Duration::from_secs(10);
+mod common;
+use common::{HANG, manual, ms};
 
 // Issue 2, semantics 8
 #[test]

@@ -12,15 +12,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 use tickwheel::{Callback, Driver, Handle, ManualClock, Ticker, Timer};
 
-/// How long a wait may take before the test calls it a hang.
-const HANG: Duration = Duration::from_secs(10);
-
-fn real_driver(name: &str) -> Driver {
-    Driver::builder()
-        .thread_name(name)
-        .build()
-        .expect("start driver")
-}
+mod common;
+use common::{HANG, real_driver, settled_stats};
 
 fn manual_driver(name: &str) -> (ManualClock, Driver) {
     let clock = ManualClock::new();
@@ -49,21 +42,6 @@ fn within_hang_bound(what: &str, f: impl FnOnce() + Send + 'static) {
             }
         }
         Err(RecvTimeoutError::Timeout) => panic!("{what}: deadlock (no progress in {HANG:?})"),
-    }
-}
-
-/// The driver's stats once `settled` holds for them, or after [`HANG`].
-/// For counts that trail a signal sent from inside a callback: the callback
-/// thread finishes its bookkeeping (and drops the closure's captures) just
-/// after the closure returns.
-fn settled_stats(h: &Handle, settled: impl Fn(&tickwheel::Stats) -> bool) -> tickwheel::Stats {
-    let give_up = Instant::now() + HANG;
-    loop {
-        let stats = h.stats();
-        if settled(&stats) || Instant::now() > give_up {
-            return stats;
-        }
-        thread::yield_now();
     }
 }
 

@@ -12,24 +12,8 @@ use std::thread;
 use std::time::Duration;
 use tickwheel::{Driver, Handle, ManualClock};
 
-fn manual() -> (ManualClock, Driver) {
-    let clock = ManualClock::new();
-    let driver = Driver::builder()
-        .clock(clock.clone())
-        .build()
-        .expect("a manual-clock driver");
-    (clock, driver)
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn us(n: u64) -> Duration {
-    Duration::from_micros(n)
-}
-
-const NS: Duration = Duration::from_nanos(1);
+mod common;
+use common::{NS, manual, ms, us};
 
 // Issue 3, semantics 1
 #[test]

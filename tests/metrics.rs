@@ -113,3 +113,39 @@ fn stats_are_published_with_tickwheel_names() {
         0.0
     );
 }
+
+/// Regression: publishing read the stats (taking the wheel lock) while the
+/// driver still held its delivery lock, inverting the lock order against a
+/// `reset` that waits for deliveries under the wheel lock: a deadlock.
+#[test]
+fn publishing_does_not_deadlock_against_reset() {
+    let driver = Driver::builder()
+        .thread_name("metrics-reset")
+        .build()
+        .unwrap();
+    let h = driver.handle();
+    let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        // Zero-duration re-arms keep the driver delivering (and publishing)
+        // while `reset` waits for deliveries: the window the bug needed.
+        let ticker = h.ticker(Duration::from_micros(1));
+        let timer = h.timer(Duration::ZERO);
+        let start = std::time::Instant::now();
+        let mut rounds = 0;
+        while rounds < 1_000_000 && start.elapsed() < Duration::from_millis(500) {
+            timer.reset(Duration::ZERO);
+            ticker.reset(Duration::from_micros(1));
+            rounds += 1;
+        }
+        done_tx.send(rounds).unwrap();
+    });
+    match done_rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(rounds) => assert!(rounds > 0),
+        Err(_) => {
+            // Dropping the driver would join its deadlocked thread and hang
+            // the test run instead of failing it.
+            std::mem::forget(driver);
+            panic!("reset loop deadlocked against metrics publishing");
+        }
+    }
+}

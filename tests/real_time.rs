@@ -14,12 +14,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 use tickwheel::{Driver, Timer};
 
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-/// Only reached when something hangs.
-const HANG: Duration = Duration::from_secs(10);
+mod common;
+use common::{HANG, ms};
 
 // Issue 2, semantics 1
 // After Go's time/sleep_test.go TestAfter.

@@ -10,22 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
-use tickwheel::{Driver, Handle, ManualClock};
+use tickwheel::Handle;
 
-fn manual() -> (ManualClock, Driver) {
-    let clock = ManualClock::new();
-    let driver = Driver::builder()
-        .clock(clock.clone())
-        .build()
-        .expect("a manual-clock driver");
-    (clock, driver)
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-const HANG: Duration = Duration::from_secs(10);
+mod common;
+use common::{HANG, manual, ms};
 
 /// Spins until a shutdown running on another thread has begun: it disarms
 /// every entry under the wheel lock, so `pending` drops to 0. Callers keep

@@ -17,6 +17,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 use tickwheel::{Driver, Handle, Stats};
 
+mod common;
+use common::HANG;
+
 /// Bytes currently allocated (allocated minus freed) by the whole process.
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 
@@ -90,9 +93,6 @@ fn cycles() -> u64 {
         Err(_) => 200_000,
     }
 }
-
-/// How long a wait may take before the test calls it a hang.
-const HANG: Duration = Duration::from_secs(10);
 
 /// One create/drop cycle; `i` picks the kind. 4 of every 16 cycles fire.
 fn cycle(h: &Handle, i: u64) {

@@ -17,9 +17,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 use tickwheel::{Driver, Handle, ManualClock, Timer};
 
-/// How long a receive may take before the test calls it a hang. Far beyond
-/// any plausible scheduling delay on a loaded 2-core machine.
-const HANG: Duration = Duration::from_secs(10);
+mod common;
+use common::{HANG, SLOTS, real_driver, settled_stats};
 
 /// The size of a test: `default` normally, `full` with
 /// `TICKWHEEL_STRESS=full`, either multiplied by `TICKWHEEL_STRESS_SCALE`.
@@ -72,20 +71,6 @@ impl Rng {
     }
 }
 
-/// The driver's stats once its `fired` counter has caught up with `fired`
-/// (counters are updated just after the values they count are sent, so they
-/// may trail a receive by a moment), or after `HANG`.
-fn settled_stats(h: &Handle, fired: u64) -> tickwheel::Stats {
-    let give_up = Instant::now() + HANG;
-    loop {
-        let stats = h.stats();
-        if stats.fired >= fired || Instant::now() > give_up {
-            return stats;
-        }
-        thread::yield_now();
-    }
-}
-
 /// Lets `d` pass without sleeping (a sleep's slack is tens of µs), yielding
 /// so that on 2 cores the driver and receiver threads still get to run.
 /// This picks a random point in a race; it synchronises nothing.
@@ -125,13 +110,6 @@ impl Drop for Figure {
             );
         }
     }
-}
-
-fn real_driver(name: &str) -> Driver {
-    Driver::builder()
-        .thread_name(name)
-        .build()
-        .expect("start driver")
 }
 
 /// Whichever of two short timers fires first, `stop` (or `reset`) on the
@@ -398,7 +376,9 @@ fn zero_duration_timers_are_never_missed() {
         drop(cb);
         worst = worst.max(s.elapsed());
     }
-    let stats = settled_stats(&h, (2 * n + n / 10) as u64);
+    // Counters are updated just after the values they count are sent, so
+    // `fired` may trail the last receive by a moment.
+    let stats = settled_stats(&h, |st| st.fired >= (2 * n + n / 10) as u64);
     assert_eq!(stats.fired, (2 * n + n / 10) as u64, "{stats}");
     assert!(
         worst <= bound,
@@ -649,9 +629,6 @@ fn timer_reset_many_times_to_the_past_still_fires() {
     // Go's bound is 8 s; far below it here.
     assert!(worst <= Duration::from_secs(2), "slowest: {worst:?}");
 }
-
-/// Go's thirteen slots: note the duplicates (6, 6, 6 and 1, 1) and the 0.
-const SLOTS: [u32; 13] = [5, 3, 6, 6, 6, 1, 1, 2, 7, 9, 4, 8, 0];
 
 /// `order` (indices into `slots`) is deadline order, equal deadlines in
 /// the order they were armed (here: creation order).

@@ -14,22 +14,10 @@
 use crossbeam_channel::{TryRecvError, bounded, select};
 use std::thread;
 use std::time::{Duration, Instant};
-use tickwheel::{Driver, ManualClock, Ticker};
+use tickwheel::Ticker;
 
-fn manual() -> (ManualClock, Driver) {
-    let clock = ManualClock::new();
-    let driver = Driver::builder()
-        .clock(clock.clone())
-        .build()
-        .expect("a manual-clock driver");
-    (clock, driver)
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-const HANG: Duration = Duration::from_secs(10);
+mod common;
+use common::{HANG, manual, ms};
 
 #[track_caller]
 fn assert_silent(ticker: &Ticker) {

@@ -8,25 +8,10 @@
 use crossbeam_channel::{TryRecvError, bounded, select};
 use std::thread;
 use std::time::Duration;
-use tickwheel::{Driver, ManualClock, Timer};
+use tickwheel::Timer;
 
-fn manual() -> (ManualClock, Driver) {
-    let clock = ManualClock::new();
-    let driver = Driver::builder()
-        .clock(clock.clone())
-        .build()
-        .expect("a manual-clock driver");
-    (clock, driver)
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-const NS: Duration = Duration::from_nanos(1);
-
-/// A hang guard for waits on other threads (never reached when things work).
-const HANG: Duration = Duration::from_secs(10);
+mod common;
+use common::{HANG, NS, SLOTS, XorShift, manual, ms};
 
 /// Asserts that nothing is waiting on the timer's channel right now, and
 /// that the channel is still open.
@@ -79,7 +64,6 @@ fn timer_at_delivers_exactly_the_requested_instant() {
 // scrambled order fire slot by slot, each with its exact deadline.
 #[test]
 fn timers_fire_in_deadline_order_with_exact_values() {
-    const SLOTS: [u32; 13] = [5, 3, 6, 6, 6, 1, 1, 2, 7, 9, 4, 8, 0];
     let delta = ms(20);
     let (clock, driver) = manual();
     let t0 = clock.now();
@@ -331,19 +315,6 @@ fn go_timer_modified_earlier() {
     }
 }
 
-/// A small deterministic generator (xorshift64*), so that "random" tests
-/// replay the same way every run.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n
-    }
-}
-
 // Issue 2, semantics 5 and 6
 // Ported from Go's time/sleep_test.go TestAdjustTimers: 100 timers walk
 // through fire / reset far / stop / reset now in a random interleaving; every
@@ -352,14 +323,14 @@ impl Rng {
 fn go_adjust_timers() {
     let (clock, driver) = manual();
     let h = driver.handle();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
     let mut timers: Vec<Option<Timer>> = (0..100).map(|_| None).collect();
     let mut states = vec![0u32; timers.len()];
     let mut live: Vec<usize> = (0..timers.len()).collect();
     let minute = Duration::from_secs(60);
 
     while !live.is_empty() {
-        let at = rng.below(live.len());
+        let at = rng.index(live.len());
         let i = live[at];
         let state = states[i];
         states[i] += 1;

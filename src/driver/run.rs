@@ -67,8 +67,22 @@ pub(crate) fn step<'a>(
     // Release W: sends wake receivers and user threads must be able to
     // create and stop timers meanwhile.
     drop(st);
-    deliver(inner, &mut buf.batch);
+    // One clock read per batch: every value is handed over at or after this
+    // instant, so lateness is measured from here.
+    let (_, handed_at) = inner.clock.now();
+    #[cfg(feature = "metrics")]
+    let lateness: Vec<u64> = buf
+        .batch
+        .iter()
+        .map(|d| handed_at.saturating_sub(d.deadline()))
+        .collect();
+    deliver(inner, &mut buf.batch, handed_at);
     drop(d);
+    // Publishing reads the stats, which takes W: only with no lock held
+    // (under D it would invert the W-then-D order and deadlock against a
+    // reset waiting on D under W).
+    #[cfg(feature = "metrics")]
+    crate::metrics::publish(inner, Some(&mut lateness.into_iter()));
     inner.state.lock()
 }
 
@@ -137,20 +151,17 @@ fn collect(inner: &Inner, st: &mut State, now: u64, buf: &mut Buffers) {
     }
 }
 
-/// Hands over a batch: channel sends and callback jobs. Runs with `D` held
-/// and `W` released. Never blocks.
-fn deliver(inner: &Inner, batch: &mut Vec<Delivery>) {
-    // One clock read per batch: every value below is handed over at or
-    // after this instant, so lateness is measured from here.
-    let (_, handed_at) = inner.clock.now();
+/// Hands over a batch: channel sends and callback jobs, recording their
+/// lateness as of `handed_at`. Runs with `D` held and `W` released. Never
+/// blocks, and takes no lock but the lateness window's and the job queue's
+/// (never `W`: the driver holds `D`).
+fn deliver(inner: &Inner, batch: &mut Vec<Delivery>, handed_at: u64) {
     let from = batch.len().saturating_sub(LATENESS_WINDOW);
     let late = |d: &Delivery| handed_at.saturating_sub(d.deadline());
     inner
         .counters
         .lateness
         .record(batch[from..].iter().map(late));
-    #[cfg(feature = "metrics")]
-    let lateness: Vec<u64> = batch.iter().map(late).collect();
     let mut fired = 0;
     let mut jobs = Vec::new();
     for d in batch.drain(..) {
@@ -183,8 +194,6 @@ fn deliver(inner: &Inner, batch: &mut Vec<Delivery>) {
         inner.jobs.push(jobs.into_iter());
     }
     inner.counters.fired.fetch_add(fired, Relaxed);
-    #[cfg(feature = "metrics")]
-    crate::metrics::publish(inner, Some(&mut lateness.into_iter()));
 }
 
 /// Asks Linux for 1 ns of timer slack on this thread, so the driver wakes
