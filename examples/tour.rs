@@ -40,6 +40,9 @@ fn main() {
         ms(deadline - start),
         (Instant::now() - deadline).as_secs_f64() * 1e6
     );
+    // While the worker runs, the report names the line of every live handle:
+    // the worker's ticker, and the timer (fired, but its handle is alive).
+    print!("{}", tickwheel::report());
     drop(timer);
     drop(stop_tx); // stop the worker
     let (ticks, dropped) = worker.join().unwrap();
@@ -76,5 +79,4 @@ fn main() {
     println!("stats: {stats}");
     assert_eq!(stats.pending, 0, "a timer outlived its owner");
     assert_eq!(stats.timers + stats.tickers + stats.callbacks, 0);
-    println!("{}", tickwheel::report());
 }
