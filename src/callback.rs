@@ -62,6 +62,7 @@ impl Handle {
         self.new_callback(now, at, Location::caller(), Box::new(f))
     }
 
+    #[inline]
     fn new_callback(
         &self,
         now: u64,

@@ -204,6 +204,32 @@ impl Inner {
             site,
             created: now,
         });
+        if st.shutdown || st.sites.is_some() {
+            return self.insert_rare(st, key, site, now, deadline);
+        }
+        st.wheel.arm(key, deadline);
+        let wake = st.lower_wake(deadline);
+        // Release W before waking the driver, so it does not block on it.
+        drop(st);
+        if wake {
+            self.wake.notify_one();
+        }
+        key
+    }
+
+    /// The rest of [`insert`](Self::insert) when the driver has shut down or
+    /// counts sites: kept out of line, off the common path.
+    #[cold]
+    #[inline(never)]
+    fn insert_rare(
+        &self,
+        mut st: MutexGuard<'_, State>,
+        key: Key,
+        site: &'static Location<'static>,
+        now: u64,
+        deadline: u64,
+    ) -> Key {
+        let kind_of = st.wheel.get(key).kind.kind();
         let crossed = st.sites.as_mut().and_then(|t| t.added(site, kind_of, now));
         let mut stillborn = None;
         let wake = if st.shutdown {
@@ -230,8 +256,9 @@ impl Inner {
     }
 
     /// Removes an entry and returns it (and whether it was armed), to be
-    /// dropped by the caller after `W` is released. (Live-handle counts are the handles' business: a
-    /// callback's entry may outlive its handle.)
+    /// dropped by the caller after `W` is released. (Live-handle counts are
+    /// the handles' business: a callback's entry may outlive its handle.)
+    #[inline]
     pub(crate) fn remove(&self, st: &mut State, key: Key) -> (Entry, bool) {
         let (entry, was_armed) = st.wheel.remove(key);
         if let Some(t) = st.sites.as_mut() {
