@@ -55,12 +55,12 @@ fn tokio_sleep_register_drop(cx: &mut Context<'_>) {
     assert!(polled.is_pending(), "a 1 s tokio sleep completed at once");
 }
 
-/// `n` tickwheel timers on `h`, spread evenly over the hour after the next
-/// ten seconds, so none fires during the benches.
+/// `n` tickwheel timers on `h`, spread evenly over the second hour from
+/// now, so none fires during the benches (a whole run takes minutes).
 fn pending_timers(h: &Handle, n: usize) -> Vec<Timer> {
     let step = Duration::from_secs(3_600) / u32::try_from(n.max(1)).expect("n fits u32");
     (0..n)
-        .map(|i| h.timer(Duration::from_secs(10) + step * u32::try_from(i).expect("i fits u32")))
+        .map(|i| h.timer(Duration::from_secs(3_600) + step * u32::try_from(i).expect("i fits u32")))
         .collect()
 }
 
@@ -71,7 +71,7 @@ fn pending_sleeps(n: usize) -> Vec<Pin<Box<tokio::time::Sleep>>> {
     let step = Duration::from_secs(3_600) / u32::try_from(n.max(1)).expect("n fits u32");
     (0..n)
         .map(|i| {
-            let d = Duration::from_secs(10) + step * u32::try_from(i).expect("i fits u32");
+            let d = Duration::from_secs(3_600) + step * u32::try_from(i).expect("i fits u32");
             let mut s = Box::pin(tokio::time::sleep(d));
             assert!(s.as_mut().poll(&mut cx).is_pending());
             s

@@ -349,11 +349,11 @@ struct Flatness {
     rows: Vec<(String, Vec<f64>)>,
 }
 
-/// `n` timers spread over the hour after the next ten seconds.
+/// `n` timers spread over the second hour from now (none fires during a run).
 fn hold_timers(h: &Handle, n: usize) -> Vec<Timer> {
     let step = Duration::from_secs(3_600).as_nanos() as u64 / n.max(1) as u64;
     (0..n as u64)
-        .map(|i| h.timer(Duration::from_secs(10) + Duration::from_nanos(i * step)))
+        .map(|i| h.timer(Duration::from_secs(3_600) + Duration::from_nanos(i * step)))
         .collect()
 }
 
@@ -364,7 +364,7 @@ fn hold_sleeps(rt: &tokio::runtime::Runtime, n: usize) -> Vec<Pin<Box<tokio::tim
     let step = Duration::from_secs(3_600).as_nanos() as u64 / n.max(1) as u64;
     (0..n as u64)
         .map(|i| {
-            let d = Duration::from_secs(10) + Duration::from_nanos(i * step);
+            let d = Duration::from_secs(3_600) + Duration::from_nanos(i * step);
             let mut s = Box::pin(tokio::time::sleep(d));
             assert!(s.as_mut().poll(&mut cx).is_pending());
             s
