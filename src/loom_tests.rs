@@ -10,41 +10,25 @@
 //! thread calling [`step`] once) and crossbeam-channel's internals (its
 //! non-blocking `try_send`/`try_recv` are single steps to loom).
 
-use crate::clock::Clock;
 use crate::driver::Handle;
-use crate::driver::callbacks::{Job, Jobs, run_one};
-use crate::driver::handle::{Inner, InnerRef};
-use crate::driver::run::{Buffers, step};
+use crate::driver::callbacks::{Job, run_one};
 use crate::wheel::NEVER;
 use crossbeam_channel::{Receiver, TryRecvError};
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::thread;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-/// A driver's shared state with no threads, and its callback queue.
-fn driver() -> (Handle, Receiver<Job>) {
-    let (jobs, rx) = Jobs::new();
-    let clock = Clock::Real {
-        base: Instant::now(),
-    };
-    let inner = Inner::new(clock, 1_000_000, "loom".into(), jobs, None);
-    let handle = Handle {
-        inner: InnerRef::Shared(Arc::new(inner)),
-    };
-    (handle, rx)
-}
-
-/// One collect-and-deliver pass at driver time `now` (ns).
-fn fire_at(h: &Handle, now: u64) {
-    let st = h.inner.state.lock();
-    drop(step(&h.inner, st, now, &mut Buffers::default()));
-}
+use std::time::Duration;
 
 /// A pass at which every zero-duration timer made so far is due, but
 /// nothing an hour away (the models run in microseconds of real time).
 fn fire_all(h: &Handle) {
-    fire_at(h, 60 * 1_000_000_000);
+    h.step_at(60 * 1_000_000_000);
+}
+
+/// A loom thread playing the driver: one pass with zero-duration timers due.
+fn spawn_driver(h: &Handle) -> thread::JoinHandle<()> {
+    let h = h.clone();
+    thread::spawn(move || fire_all(&h))
 }
 
 /// The callback thread's work for whatever the driver queued.
@@ -61,12 +45,9 @@ fn run_queued(h: &Handle, jobs: &Receiver<Job>) {
 #[test]
 fn loom_stop_vs_fire_vs_receive() {
     loom::model(|| {
-        let (h, _jobs) = driver();
+        let (h, _jobs) = Handle::without_threads();
         let timer = Arc::new(h.timer(Duration::ZERO));
-        let d = {
-            let h = h.clone();
-            thread::spawn(move || fire_all(&h))
-        };
+        let d = spawn_driver(&h);
         let r = {
             let timer = timer.clone();
             thread::spawn(move || timer.try_recv().is_ok())
@@ -96,12 +77,9 @@ fn loom_stop_vs_fire_vs_receive() {
 #[test]
 fn loom_two_stops_vs_fire() {
     loom::model(|| {
-        let (h, _jobs) = driver();
+        let (h, _jobs) = Handle::without_threads();
         let timer = Arc::new(h.timer(Duration::ZERO));
-        let d = {
-            let h = h.clone();
-            thread::spawn(move || fire_all(&h))
-        };
+        let d = spawn_driver(&h);
         let other = {
             let timer = timer.clone();
             thread::spawn(move || timer.stop())
@@ -119,12 +97,9 @@ fn loom_two_stops_vs_fire() {
 #[test]
 fn loom_reset_vs_fire() {
     loom::model(|| {
-        let (h, _jobs) = driver();
+        let (h, _jobs) = Handle::without_threads();
         let timer = Arc::new(h.timer(Duration::ZERO));
-        let d = {
-            let h = h.clone();
-            thread::spawn(move || fire_all(&h))
-        };
+        let d = spawn_driver(&h);
         let far = Duration::from_secs(3600);
         let prevented = timer.reset(far);
         d.join().unwrap();
@@ -140,7 +115,7 @@ fn loom_reset_vs_fire() {
             "stale value after reset"
         );
         assert_eq!(h.stats().pending, 1);
-        fire_at(&h, NEVER - 1);
+        h.step_at(NEVER - 1);
         assert!(timer.try_recv().is_ok(), "the new arming's value");
         assert_eq!(timer.try_recv(), Err(TryRecvError::Empty), "fired twice");
     });
@@ -151,13 +126,10 @@ fn loom_reset_vs_fire() {
 #[test]
 fn loom_drop_vs_fire() {
     loom::model(|| {
-        let (h, _jobs) = driver();
+        let (h, _jobs) = Handle::without_threads();
         let timer = h.timer(Duration::ZERO);
         let rx = timer.receiver().clone();
-        let d = {
-            let h = h.clone();
-            thread::spawn(move || fire_all(&h))
-        };
+        let d = spawn_driver(&h);
         drop(timer);
         assert_eq!(h.stats().pending, 0);
         assert_eq!(h.stats().timers, 0);
@@ -177,7 +149,7 @@ fn loom_drop_vs_fire() {
 #[test]
 fn loom_callback_stop_vs_run() {
     loom::model(|| {
-        let (h, jobs) = driver();
+        let (h, jobs) = Handle::without_threads();
         let ran = Arc::new(AtomicUsize::new(0));
         let cb = {
             let ran = ran.clone();
@@ -207,7 +179,7 @@ fn loom_callback_stop_vs_run() {
 #[test]
 fn loom_callback_drop_vs_run() {
     loom::model(|| {
-        let (h, jobs) = driver();
+        let (h, jobs) = Handle::without_threads();
         let cb = h.after_func(Duration::ZERO, || ());
         let d = {
             let h = h.clone();
@@ -229,12 +201,9 @@ fn loom_callback_drop_vs_run() {
 #[test]
 fn loom_shutdown_vs_fire() {
     loom::model(|| {
-        let (h, _jobs) = driver();
+        let (h, _jobs) = Handle::without_threads();
         let timer = h.timer(Duration::ZERO);
-        let d = {
-            let h = h.clone();
-            thread::spawn(move || fire_all(&h))
-        };
+        let d = spawn_driver(&h);
         assert!(h.inner.shut_down());
         h.inner.wait_for_delivery();
         let first = timer.try_recv();

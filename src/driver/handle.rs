@@ -349,3 +349,33 @@ impl Handle {
         self.inner.stats()
     }
 }
+
+#[cfg(test)]
+impl Handle {
+    /// A driver's shared state with no threads, on the real clock at 1 ms
+    /// resolution, and its callback queue: the test plays the driver thread
+    /// (with [`step_at`](Self::step_at)) and the callback thread.
+    pub(crate) fn without_threads() -> (Handle, crossbeam_channel::Receiver<super::callbacks::Job>)
+    {
+        let (jobs, rx) = Jobs::new();
+        let clock = Clock::Real {
+            base: Instant::now(),
+        };
+        let inner = Inner::new(clock, 1_000_000, "test".into(), jobs, None);
+        let handle = Handle {
+            inner: InnerRef::Shared(Arc::new(inner)),
+        };
+        (handle, rx)
+    }
+
+    /// One collect-and-deliver pass of the driver at driver time `now` (ns).
+    pub(crate) fn step_at(&self, now: u64) {
+        let st = self.inner.state.lock();
+        drop(super::run::step(
+            &self.inner,
+            st,
+            now,
+            &mut super::run::Buffers::default(),
+        ));
+    }
+}

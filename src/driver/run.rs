@@ -226,32 +226,10 @@ fn write_timer_slack() -> std::io::Result<()> {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::*;
-    use crate::clock::Clock;
     use crate::driver::Handle;
-    use crate::driver::callbacks::Jobs;
-    use crate::driver::handle::InnerRef;
-    use std::sync::Arc;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     const MS: u64 = 1_000_000;
-
-    /// A driver's state with no threads: the test is the driver thread.
-    fn driver() -> Handle {
-        let (jobs, _rx) = Jobs::new();
-        let clock = Clock::Real {
-            base: Instant::now(),
-        };
-        let inner = Inner::new(clock, MS, "test".into(), jobs, None);
-        Handle {
-            inner: InnerRef::Shared(Arc::new(inner)),
-        }
-    }
-
-    fn step_at(h: &Handle, now: u64) {
-        let st = h.inner.state.lock();
-        drop(step(&h.inner, st, now, &mut Buffers::default()));
-    }
 
     // Issue 2, semantics 3: the driver itself wakes several periods late.
     //
@@ -263,16 +241,16 @@ mod tests {
     //   next:                                  60 (same grid)
     #[test]
     fn late_driver_delivers_the_earliest_missed_tick_and_drops_the_rest() {
-        let h = driver();
+        let (h, _jobs) = Handle::without_threads();
         let ticker = h.ticker(Duration::from_millis(10));
         let created = ticker_deadline(&h) - 10 * MS;
-        step_at(&h, created + 55 * MS);
+        h.step_at(created + 55 * MS);
         let got = ticker.try_recv().unwrap();
         assert_eq!(got, h.inner.clock.instant_of(created + 10 * MS));
         assert_eq!(ticker.dropped(), 4);
         assert_eq!(ticker_deadline(&h), created + 60 * MS);
         // The next wake-up, on time, delivers the next grid point.
-        step_at(&h, created + 60 * MS);
+        h.step_at(created + 60 * MS);
         assert_eq!(
             ticker.try_recv().unwrap(),
             h.inner.clock.instant_of(created + 60 * MS)
