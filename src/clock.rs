@@ -32,6 +32,7 @@ impl Clock {
     }
 
     /// The current time, as an instant and as driver nanoseconds.
+    #[inline]
     pub(crate) fn now(&self) -> (Instant, u64) {
         match self {
             Clock::Real { base } => {
@@ -58,6 +59,7 @@ impl Clock {
 }
 
 /// `d` in nanoseconds, saturating to [`NEVER`].
+#[inline]
 pub(crate) fn to_ns(d: Duration) -> u64 {
     // Plain u64 arithmetic (not `as_nanos`, a u128): this is on the path of
     // every timer creation.
@@ -69,6 +71,7 @@ pub(crate) fn to_ns(d: Duration) -> u64 {
 
 /// `now + d` in driver nanoseconds, saturating to [`NEVER`] (`Duration::MAX`
 /// never fires).
+#[inline]
 pub(crate) fn add_ns(now: u64, d: Duration) -> u64 {
     now.saturating_add(to_ns(d))
 }

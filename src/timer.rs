@@ -194,7 +194,12 @@ impl Drop for Timer {
         // Release W before dropping the sender (ground rule 4).
         drop(st);
         inner.chan_point();
-        drop(entry);
+        // Only the sender needs dropping (the rest of the entry is plain
+        // data): no match over every kind of entry.
+        let EntryKind::Timer { tx } = entry.kind else {
+            unreachable!("timer key names a non-timer entry")
+        };
+        drop(tx);
         if !was_armed {
             // The driver may hold a clone of the sender for a delivery in
             // flight; once D is free, it has dropped it. A value already in

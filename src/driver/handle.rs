@@ -189,6 +189,7 @@ impl Inner {
 
     /// Adds an entry for a new handle and arms it at `deadline` (driver ns)
     /// unless the driver has shut down.
+    #[inline]
     pub(crate) fn insert(
         &self,
         kind: EntryKind,
@@ -199,15 +200,16 @@ impl Inner {
         let kind_of = kind.kind();
         let mut st = self.state.lock();
         st.live[kind_of as usize] += 1;
-        let key = st.wheel.insert(Entry {
+        let entry = Entry {
             kind,
             site,
             created: now,
-        });
+        };
         if st.shutdown || st.sites.is_some() {
+            let key = st.wheel.insert(entry);
             return self.insert_rare(st, key, site, now, deadline);
         }
-        st.wheel.arm(key, deadline);
+        let key = st.wheel.insert_armed(entry, deadline);
         let wake = st.lower_wake(deadline);
         // Release W before waking the driver, so it does not block on it.
         drop(st);

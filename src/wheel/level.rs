@@ -51,6 +51,7 @@ pub(crate) const fn level_range(level: usize) -> u64 {
 
 /// The level that an entry due at tick `when` is filed in, with the wheel at
 /// tick `elapsed`. `when` must be in `elapsed..=elapsed + MAX_TICKS`.
+#[inline]
 pub(crate) fn level_for(elapsed: u64, when: u64) -> usize {
     // Or-ing in the low 6 bits makes level 0 the answer when the two ticks
     // differ only there (or not at all).
@@ -62,6 +63,7 @@ pub(crate) fn level_for(elapsed: u64, when: u64) -> usize {
 }
 
 /// The slot of `level` that tick `when` falls in.
+#[inline]
 pub(crate) fn slot_for(when: u64, level: usize) -> usize {
     ((when >> (LEVEL_BITS as usize * level)) % SLOTS as u64) as usize
 }

@@ -156,7 +156,7 @@ impl<T> Wheel<T> {
     pub(crate) fn insert(&mut self, value: T) -> Key {
         let generation = self.next_generation;
         self.next_generation = generation.wrapping_add(1);
-        let index = self.entries.insert(Node {
+        let index = Self::index_of(self.entries.insert(Node {
             deadline: NEVER,
             prev: NIL,
             next: NIL,
@@ -164,18 +164,63 @@ impl<T> Wheel<T> {
             slot: 0,
             generation,
             value,
-        });
-        let index = u32::try_from(index).expect("tickwheel: more than 4 billion live entries");
-        assert!(index != NIL, "tickwheel: more than 4 billion live entries");
+        }));
         Key { index, generation }
+    }
+
+    /// An arena index as a key index.
+    fn index_of(index: usize) -> u32 {
+        match u32::try_from(index) {
+            Ok(i) if i != NIL => i,
+            _ => panic!("tickwheel: more than 4 billion live entries"),
+        }
     }
 
     /// Removes an entry, disarming it first, and returns its payload and
     /// whether it was armed.
     #[track_caller]
     pub(crate) fn remove(&mut self, key: Key) -> (T, bool) {
-        let was_armed = self.disarm(key);
-        (self.entries.remove(key.index as usize).value, was_armed)
+        // Check the generation, then take the node out and unlink it from
+        // its neighbours (its own links leave with it).
+        self.node(key);
+        let node = self.entries.remove(key.index as usize);
+        let was_armed = match node.level {
+            UNLINKED => false,
+            ARMED_NEVER => true,
+            level => {
+                self.unlink_parts(node.prev, node.next, level as usize, node.slot as usize);
+                true
+            }
+        };
+        self.armed -= usize::from(was_armed);
+        (node.value, was_armed)
+    }
+
+    /// Adds an entry armed at `deadline`: [`insert`](Self::insert) then
+    /// [`arm`](Self::arm) in one step, with one arena write (the path of
+    /// every timer creation).
+    #[inline]
+    pub(crate) fn insert_armed(&mut self, value: T, deadline: u64) -> Key {
+        if deadline == NEVER {
+            let key = self.insert(value);
+            self.arm(key, deadline);
+            return key;
+        }
+        let generation = self.next_generation;
+        self.next_generation = generation.wrapping_add(1);
+        let index = Self::index_of(self.entries.vacant_key());
+        let (prev, level, slot) = self.file(index, deadline);
+        self.entries.insert(Node {
+            deadline,
+            prev,
+            next: NIL,
+            level,
+            slot,
+            generation,
+            value,
+        });
+        self.armed += 1;
+        Key { index, generation }
     }
 
     /// The payload of an entry.
@@ -369,6 +414,20 @@ impl<T> Wheel<T> {
 
     /// Links entry `index` into the slot for `deadline`.
     fn link(&mut self, index: u32, deadline: u64) {
+        let (prev, level, slot) = self.file(index, deadline);
+        let node = &mut self.entries[index as usize];
+        node.prev = prev;
+        node.next = NIL;
+        node.level = level;
+        node.slot = slot;
+    }
+
+    /// Appends `index` to the slot for `deadline` (the slot's list and
+    /// bitmap, and the old tail's `next`) and returns what the entry itself
+    /// must record: `(prev, level, slot)`. The entry need not be in the arena
+    /// yet ([`insert_armed`](Self::insert_armed) writes it afterwards).
+    #[inline]
+    fn file(&mut self, index: u32, deadline: u64) -> (u32, u8, u8) {
         let tick = (deadline / self.resolution).clamp(self.elapsed, self.elapsed + MAX_TICKS);
         let level = level_for(self.elapsed, tick);
         let slot = slot_for(tick, level);
@@ -376,23 +435,19 @@ impl<T> Wheel<T> {
         let s = &mut lvl.slots[slot];
         let old_tail = s.tail;
         s.tail = index;
-        if old_tail == NIL {
-            s.head = index;
-        }
         s.min = s.min.min(deadline);
         lvl.occupied |= 1u64 << slot;
-        if old_tail != NIL {
+        if old_tail == NIL {
+            s.head = index;
+        } else {
             self.entries[old_tail as usize].next = index;
         }
-        let node = &mut self.entries[index as usize];
-        node.prev = old_tail;
-        node.next = NIL;
-        node.level = level as u8;
-        node.slot = slot as u8;
+        // Level < NUM_LEVELS and slot < SLOTS: both fit a u8.
+        (old_tail, level as u8, slot as u8)
     }
 
-    /// Unlinks entry `index` from its slot list (it must be linked). Leaves
-    /// its `level` as it was.
+    /// Unlinks entry `index` from its slot list (it must be linked) and marks
+    /// it [`UNLINKED`].
     fn unlink(&mut self, index: u32) {
         let node = &self.entries[index as usize];
         let (prev, next, level, slot) = (
@@ -401,6 +456,17 @@ impl<T> Wheel<T> {
             node.level as usize,
             node.slot as usize,
         );
+        self.unlink_parts(prev, next, level, slot);
+        let node = &mut self.entries[index as usize];
+        node.level = UNLINKED;
+        node.prev = NIL;
+        node.next = NIL;
+    }
+
+    /// Unlinks the entry between `prev` and `next` of `slot` at `level`
+    /// from the list; leaves the entry itself as it was.
+    #[inline]
+    fn unlink_parts(&mut self, prev: u32, next: u32, level: usize, slot: usize) {
         let lvl = &mut self.levels[level];
         if prev == NIL && next == NIL {
             lvl.slots[slot] = EMPTY_SLOT;
@@ -417,10 +483,6 @@ impl<T> Wheel<T> {
                 self.entries[next as usize].prev = prev;
             }
         }
-        let node = &mut self.entries[index as usize];
-        node.level = UNLINKED;
-        node.prev = NIL;
-        node.next = NIL;
     }
 
     #[track_caller]

@@ -35,6 +35,34 @@ fn fires_at_exact_deadline_not_before() {
 }
 
 #[test]
+fn insert_armed_files_like_insert_then_arm() {
+    // Mixed in one slot: FIFO order and the list links must be the same
+    // whichever way an entry was armed; removing from the middle keeps the
+    // rest in order.
+    let mut w = Wheel::new(MS);
+    let a = w.insert(1);
+    w.arm(a, 7 * MS);
+    let b = w.insert_armed(2, 7 * MS);
+    let c = w.insert_armed(3, 7 * MS);
+    let d = w.insert(4);
+    w.arm(d, 7 * MS);
+    let never = w.insert_armed(5, NEVER);
+    assert_eq!(w.armed(), 5);
+    assert!(w.is_armed(never));
+    assert_eq!(w.remove(b), (2, true));
+    assert_eq!(poll(&mut w, 7 * MS - 1), Vec::<u32>::new(), "early");
+    let mut due = Vec::new();
+    w.poll(7 * MS, &mut due);
+    let order: Vec<u32> = due.iter().map(|k| *w.get(*k)).collect();
+    assert_eq!(order, vec![1, 3, 4], "FIFO");
+    for k in [a, c, d] {
+        assert!(!w.remove(k).1, "fired entries are unarmed");
+    }
+    assert_eq!(w.remove(never), (5, true));
+    assert_eq!((w.len(), w.armed(), w.next_deadline()), (0, 0, None));
+}
+
+#[test]
 fn partial_current_tick() {
     let mut w = Wheel::new(MS);
     let a = w.insert(1);
@@ -214,8 +242,9 @@ fn slot_range_sanity() {
 /// One step of a random wheel workload.
 #[derive(Clone, Debug)]
 enum Op {
-    /// Insert and arm at `now + delay`.
-    Insert(u64),
+    /// Insert and arm at `now + delay`: in two steps (`insert`, `arm`) if
+    /// the flag is set, else in one (`insert_armed`, the handles' path).
+    Insert(u64, bool),
     /// Re-arm the n-th live entry at `now + delay` (reset).
     Rearm(usize, u64),
     /// Disarm the n-th live entry (stop).
@@ -243,7 +272,7 @@ fn delay() -> impl Strategy<Value = u64> {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => delay().prop_map(Op::Insert),
+        4 => (delay(), any::<bool>()).prop_map(|(d, two)| Op::Insert(d, two)),
         2 => (any::<usize>(), delay()).prop_map(|(i, d)| Op::Rearm(i, d)),
         1 => any::<usize>().prop_map(Op::Disarm),
         1 => any::<usize>().prop_map(Op::Remove),
@@ -265,14 +294,19 @@ fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut next_id = 0u32;
     for op in ops {
         match op {
-            Op::Insert(d) => {
-                let k = w.insert(next_id);
+            Op::Insert(d, two_steps) => {
                 let deadline = if d == NEVER {
                     NEVER
                 } else {
                     now.saturating_add(d).min(NEVER - 1)
                 };
-                w.arm(k, deadline);
+                let k = if two_steps {
+                    let k = w.insert(next_id);
+                    w.arm(k, deadline);
+                    k
+                } else {
+                    w.insert_armed(next_id, deadline)
+                };
                 model.insert(next_id, deadline);
                 live.push((next_id, k));
                 next_id += 1;
