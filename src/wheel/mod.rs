@@ -17,8 +17,9 @@
 //!
 //! # Ownership of entries
 //!
-//! An entry is created unarmed by [`Wheel::insert`] and lives until
-//! [`Wheel::remove`]: firing only *unlinks* it. The handle that inserted it is
+//! An entry is created by [`Wheel::insert`] (unarmed) or
+//! [`Wheel::insert_armed`] and lives until [`Wheel::remove`]: firing only
+//! *unlinks* it. The handle that inserted it is
 //! the only owner of its [`Key`], so a key never dangles while its handle
 //! lives; the generation inside the key is a cheap check of that rule.
 //!
