@@ -18,7 +18,8 @@ fn create_drop(c: &mut Criterion) {
     // one thread, glibc's malloc skips its atomic operations; the driver
     // thread switches that off for good. Every program that holds a timer has
     // that thread, so a floor measured without it would be cheaper than any
-    // real use of a bare channel (here about 135 ns against 155-185 ns).
+    // real use of a bare channel (on this machine, 2026-11-29: about 135 ns
+    // against 155-185 ns).
     let _ = tickwheel::handle();
     let mut g = c.benchmark_group("create_drop");
     g.bench_function("floor: bounded(1) + Instant::now", |b| {

@@ -1802,20 +1802,25 @@ impl Report {
              \"× best alternative\" divides by the fastest non-tickwheel, non-floor row.\n",
             self.micro_source()
         );
-        let _ = writeln!(m, "| what | ns/op | × floor | × best alternative |");
-        let _ = writeln!(m, "|---|---:|---:|---:|");
+        let _ = writeln!(
+            m,
+            "| what | ns/op | × floor | ns over the floor | × best alternative |"
+        );
+        let _ = writeln!(m, "|---|---:|---:|---:|---:|");
         for (name, v) in &self.create {
             let _ = writeln!(
                 m,
-                "| {name} | {v:.1} | {:.2}× | {:.2}× |",
+                "| {name} | {v:.1} | {:.2}× | {:+.1} | {:.2}× |",
                 v / floor,
+                v - floor,
                 v / best
             );
         }
         let _ = writeln!(
             m,
             "\nThe floor is what tickwheel cannot avoid: one clock read and one `bounded(1)` channel (the `try_send` variant adds the send a delivery costs). \
-             It is measured once the global driver's thread exists, as every timer is: glibc's malloc skips its atomic operations only while a process has a single thread, which made a floor measured first about 135 ns instead of 155-185 ns. \
+             It is measured once the global driver's thread exists, as every timer is: glibc's malloc skips its atomic operations only while a process has a single thread, so a floor measured first would be cheaper than any real use of a channel (see the comment in `benches/core.rs`). \
+             Even so, the floor moves by up to 40 ns between builds and runs with the heap's layout (the channel's cache-padded block comes from `posix_memalign`), while what tickwheel adds over it moves much less: read the \"ns over the floor\" column beside the ratio. \
              tokio's sleep is created, polled once with a no-op waker (which registers it in the runtime's timer wheel) and dropped, on a current-thread runtime. \
              The `timer` crate's figure is the caller's side only: a dropped guard only sets a flag, and the entry stays in the scheduler thread's heap until its deadline.\n"
         );
