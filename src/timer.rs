@@ -73,10 +73,11 @@ impl Handle {
         self.new_timer(tx, rx, now, at, Location::caller())
     }
 
-    /// The channel is made before the clock is read, not after: the clock
-    /// read gives the channel's initialising stores time to drain before the
-    /// wheel lock's atomic instruction has to wait for them (about 1.5 % of a
-    /// timer's create + drop, measured A/B).
+    /// Files a new timer with its channel. The callers make the channel
+    /// before they read the clock, not after: the clock read gives the
+    /// channel's initialising stores time to drain before the wheel lock's
+    /// atomic instruction has to wait for them (about 1.5 % of a timer's
+    /// create + drop, measured A/B).
     #[inline]
     fn new_timer(
         &self,

@@ -19,9 +19,9 @@
 //!
 //! An entry is created by [`Wheel::insert`] (unarmed) or
 //! [`Wheel::insert_armed`] and lives until [`Wheel::remove`]: firing only
-//! *unlinks* it. The handle that inserted it is
-//! the only owner of its [`Key`], so a key never dangles while its handle
-//! lives; the generation inside the key is a cheap check of that rule.
+//! *unlinks* it. The handle that inserted it is the only owner of its
+//! [`Key`], so a key never dangles while its handle lives; the generation
+//! inside the key is a cheap check of that rule.
 //!
 //! # Slot minimum
 //!
@@ -209,9 +209,13 @@ impl<T> Wheel<T> {
         }
         let generation = self.next_generation;
         self.next_generation = generation.wrapping_add(1);
+        // File the entry under the index the arena will give it, then write
+        // the node there: `Slab::insert` uses exactly `vacant_key()`, and
+        // nothing else touches the arena in between (`file` only rewrites the
+        // old tail's `next`, an occupied entry).
         let index = Self::index_of(self.entries.vacant_key());
         let (prev, level, slot) = self.file(index, deadline);
-        self.entries.insert(Node {
+        let at = self.entries.insert(Node {
             deadline,
             prev,
             next: NIL,
@@ -220,6 +224,7 @@ impl<T> Wheel<T> {
             generation,
             value,
         });
+        debug_assert_eq!(at, index as usize, "slab did not use its vacant key");
         self.armed += 1;
         Key { index, generation }
     }
