@@ -208,7 +208,8 @@ impl Driver {
     /// Stops the driver (also done by `Drop`).
     ///
     /// When it returns: every timer and ticker receiver of this driver
-    /// reports `Disconnected` (blocked `recv`s return `Err`); the callback
+    /// reports `Disconnected` once it has taken any value delivered before
+    /// the shutdown (blocked `recv`s return `Err`); the callback
     /// that was running (if any) has finished; callbacks not yet started are
     /// dropped without running; later timers made from a [`Handle`] are born
     /// disconnected and later callbacks never run.
