@@ -19,7 +19,10 @@ use std::time::{Duration, Instant};
 ///   [`detach`](Self::detach) to let it run without the handle.
 /// - A panic in `f` is caught (the panic message goes to the panic hook, as
 ///   usual), counted in [`Stats::callback_panics`](crate::Stats), and later
-///   callbacks still run.
+///   callbacks still run. So is a panic in the `Drop` of what `f` captured
+///   when the driver drops `f` unrun (stopped after it was due, or at
+///   shutdown). Where your own thread drops `f` (`stop` before it was due,
+///   or dropping the handle), such a panic reaches you, as any drop's would.
 /// - `f` may create, stop and reset timers, including of the same driver.
 ///
 /// ```
@@ -105,6 +108,9 @@ impl Callback {
                 *state = CallbackState::Done;
                 (true, f.take())
             }
+            // After shutdown the callback thread drops a queued closure
+            // unrun anyway: nothing left to prevent.
+            CallbackState::Queued if st.shutdown => (false, None),
             CallbackState::Queued => {
                 if let EntryKind::Callback { state, .. } = &mut st.wheel.get_mut(key).kind {
                     *state = CallbackState::Cancelled;

@@ -6,7 +6,7 @@
 //! 1. **One owner.** Every entry is inserted by exactly one handle (`Timer`,
 //!    `Ticker`, `Callback`) and removed only by that handle's `Drop` (or, for
 //!    a detached or dropped callback, by the callback thread once it is done
-//!    with it). Firing only disarms an entry, so a handle's [`Key`] is valid
+//!    with it, or by shutdown if it was still armed). Firing only disarms an entry, so a handle's [`Key`] is valid
 //!    for the handle's whole life and no stale key exists.
 //! 2. **Two locks, one order.** `W` (the driver state mutex, holding the
 //!    wheel) and `D` (the delivery mutex). The driver takes `D` *while still
@@ -34,7 +34,9 @@
 //!
 //! The callback thread moves `Queued` → `Running` → `Done` (or `Cancelled` →
 //! `Done`), and removes the entry itself when it reaches `Done` on a detached
-//! entry. A callback that `reset` re-arms is `Armed` again.
+//! entry. Shutdown moves `Armed` → `Done`, dropping `f`, and removes the
+//! entry if it is detached; after shutdown, `stop()` of a `Queued` callback
+//! returns false (the callback thread drops `f` unrun anyway).
 
 use crate::sync::AtomicU64;
 use crate::wheel::Key;

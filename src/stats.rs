@@ -30,7 +30,9 @@ pub struct Stats {
     /// Ticks lost: dropped on a full channel or skipped because the driver
     /// woke more than a period late.
     pub dropped_ticks: u64,
-    /// Callbacks that panicked (the panic was caught).
+    /// Callbacks that panicked, plus closures whose drop panicked when the
+    /// driver dropped them unrun (stopped once due, or at shutdown). Each
+    /// panic was caught.
     pub callback_panics: u64,
     /// Times the driver thread woke up (by its deadline or by a new earlier
     /// timer).

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tickwheel::{Callback, Driver, Handle, ManualClock};
 
 mod common;
-use common::{NS, manual, ms};
+use common::{HANG, NS, PanicOnDrop, manual, ms};
 
 // Issue 2, semantics 9
 #[test]
@@ -318,4 +318,57 @@ fn go_timer_stop_stress() {
     }
     clock.advance(Duration::from_secs(2));
     assert_eq!(runs.load(SeqCst), 0);
+}
+
+// Issue 2, semantics 9 (found by review): the callback thread drops the
+// closure of a callback stopped while queued; a panic in the drop of what
+// it captured used to kill that thread, and with it every later callback
+// and then the driver (and a manual clock's `advance` hung).
+#[test]
+fn a_panic_dropping_a_stopped_queued_closure_is_caught() {
+    let (clock, driver) = manual();
+    let h = driver.handle();
+    let (started_tx, started) = bounded(1);
+    let (gate_tx, gate) = bounded::<()>(0);
+    // Due together, queued in this order (equal deadlines are FIFO): the
+    // first holds the callback thread, so the second waits in the queue.
+    let blocker = h.after_func(ms(5), move || {
+        started_tx.send(()).unwrap();
+        let _ = gate.recv();
+    });
+    let bomb = PanicOnDrop;
+    let queued = h.after_func(ms(5), move || {
+        let _b = &bomb;
+        panic!("a stopped callback ran");
+    });
+    let (done_tx, done) = bounded(1);
+    let c = clock.clone();
+    thread::spawn(move || {
+        c.advance(ms(5));
+        done_tx.send(()).unwrap();
+    });
+    started
+        .recv_timeout(HANG)
+        .expect("the first callback started");
+    assert!(
+        queued.stop(),
+        "stopped while queued: this call prevented it"
+    );
+    drop(gate_tx);
+    done.recv_timeout(HANG)
+        .expect("advance returned: the callback thread finished its jobs");
+    assert_eq!(
+        h.stats().callback_panics,
+        1,
+        "the panicking drop was caught and counted"
+    );
+
+    // The callback thread still runs callbacks, and timers still fire.
+    let (ran_tx, ran) = bounded(1);
+    let later = h.after_func(ms(1), move || ran_tx.send(()).unwrap());
+    let timer = h.timer(ms(1));
+    clock.advance(ms(1));
+    assert_eq!(ran.recv_timeout(HANG), Ok(()));
+    assert!(timer.try_recv().is_ok(), "a later timer fired");
+    drop((blocker, queued, later));
 }

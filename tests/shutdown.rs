@@ -5,15 +5,15 @@
 //! disconnected (issue 2, semantics 11). Dropping the `Driver` does the same.
 //! Shutdown waking 32 blocked threads on a real driver is in `real_time.rs`.
 
-use crossbeam_channel::{RecvError, TryRecvError, bounded};
+use crossbeam_channel::{RecvError, TryRecvError, bounded, unbounded};
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
-use tickwheel::Handle;
+use tickwheel::{Driver, Handle, ManualClock};
 
 mod common;
-use common::{HANG, manual, ms};
+use common::{HANG, PanicOnDrop, manual, ms};
 
 /// Spins until a shutdown running on another thread has begun: it disarms
 /// every entry under the wheel lock, so `pending` drops to 0. Callers keep
@@ -290,4 +290,120 @@ fn shutdown_from_inside_a_callback_does_not_deadlock() {
     clock.advance(ms(20));
     assert_eq!(rx.try_recv(), Ok(()));
     assert_eq!(timer.try_recv(), Err(TryRecvError::Disconnected));
+}
+
+// Issue 2, semantics 11, with issue 5's site threshold (found by review): a
+// handle born after shutdown crossed the threshold and queued a
+// notification for the callback thread, which had exited: a panic in the
+// caller.
+#[test]
+fn site_threshold_after_shutdown_neither_panics_nor_notifies() {
+    let clock = ManualClock::new();
+    let (seen_tx, seen) = unbounded();
+    let driver = Driver::builder()
+        .clock(clock.clone())
+        .on_site_threshold(0, move |site| {
+            let _ = seen_tx.send(site.count);
+        })
+        .build()
+        .expect("a manual-clock driver");
+    let h = driver.handle();
+    driver.shutdown();
+    let timer = h.timer(ms(1));
+    assert_eq!(timer.try_recv(), Err(TryRecvError::Disconnected));
+    clock.advance(ms(1));
+    assert_eq!(
+        seen.try_recv(),
+        Err(TryRecvError::Empty),
+        "no notification ran"
+    );
+}
+
+// Issue 2, semantics 11 (found by review): shutdown drops the closures that
+// never ran; a panic in the drop of what one captured used to cut the
+// shutdown short, leaking the driver's threads.
+#[test]
+fn a_panic_dropping_an_unrun_closure_at_shutdown_is_caught() {
+    let driver = Driver::builder()
+        .thread_name("sd-bomb")
+        .build()
+        .expect("start driver");
+    let h = driver.handle();
+    let bomb = PanicOnDrop;
+    let cb = h.after_func(Duration::from_secs(3600), move || {
+        let _b = &bomb;
+    });
+    // A thread names itself once it runs: wait for both names.
+    let begun = Instant::now();
+    while threads_named("sd-bomb") < 2 {
+        assert!(begun.elapsed() < HANG, "driver threads never named");
+        thread::yield_now();
+    }
+    driver.shutdown();
+    assert_eq!(h.stats().callback_panics, 1, "caught and counted");
+    assert_eq!(threads_named("sd-bomb"), 0, "both threads joined");
+    assert!(!cb.stop(), "the shutdown, not this call, prevented it");
+}
+
+/// How many threads of this process have a name starting with `prefix`
+/// (Linux keeps the first 15 bytes of a thread's name).
+fn threads_named(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task (Linux)")
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with(prefix))
+        .count()
+}
+
+// Issue 2, semantics 9 and 11 (found by review): once shutdown has begun,
+// the callback thread drops a queued closure unrun, so `stop` prevents
+// nothing and returns false, as it does for one that was still armed.
+#[test]
+fn stop_of_a_queued_callback_during_shutdown_returns_false() {
+    let (clock, driver) = manual();
+    let h = driver.handle();
+    let (started_tx, started) = bounded(1);
+    let (gate_tx, gate) = bounded::<()>(0);
+    // Due together and FIFO: the first holds the callback thread, the
+    // second stays queued.
+    let _blocker = h.after_func(ms(5), move || {
+        started_tx.send(()).unwrap();
+        let _ = gate.recv();
+    });
+    let (ran_tx, ran) = bounded::<()>(1);
+    let queued = h.after_func(ms(5), move || ran_tx.send(()).unwrap());
+    let armed = h.after_func(ms(500), || {});
+    let c = clock.clone();
+    let advancer = thread::spawn(move || c.advance(ms(5)));
+    started
+        .recv_timeout(HANG)
+        .expect("the first callback started");
+
+    let stopper = thread::spawn(move || driver.shutdown());
+    wait_until_shutdown_began(&h); // `armed` kept `pending` above 0
+    assert!(
+        !armed.stop(),
+        "armed at shutdown: the shutdown prevented it"
+    );
+    assert!(
+        !queued.stop(),
+        "queued at shutdown: the shutdown prevented it"
+    );
+    drop(gate_tx);
+    stopper.join().unwrap();
+    advancer.join().unwrap();
+    assert_eq!(ran.try_recv(), Err(TryRecvError::Disconnected), "never ran");
+}
+
+// Issue 2, semantics 11, and issue 5's live sites (found by review): a
+// detached callback still armed at shutdown had no handle and no job left to
+// remove its entry, so it was listed as live for good.
+#[test]
+fn a_detached_callback_armed_at_shutdown_leaves_no_entry() {
+    let (_clock, driver) = manual();
+    let h = driver.handle();
+    h.after_func(Duration::from_secs(3600), || {}).detach();
+    assert_eq!(h.live_sites().len(), 1);
+    driver.shutdown();
+    assert_eq!(h.live_sites(), Vec::new(), "its entry was removed");
 }

@@ -11,7 +11,7 @@ use crate::driver::handle::Inner;
 use crate::entry::{CallbackState, EntryKind, Func};
 use crate::sync::{Condvar, Mutex};
 use crate::wheel::Key;
-use crossbeam_channel::{Receiver, Sender, unbounded};
+use crossbeam_channel::{Receiver, SendError, Sender, unbounded};
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::Ordering::Relaxed;
@@ -66,21 +66,35 @@ impl Jobs {
         )
     }
 
-    /// Queues jobs; never blocks.
+    /// Queues `Run` jobs; never blocks.
     pub(crate) fn push(&self, jobs: impl ExactSizeIterator<Item = Job>) {
         *self.outstanding.lock() += jobs.len();
         for job in jobs {
-            // The receiver lives until `Stop` is handled, which happens only
-            // after the driver has stopped queueing: this cannot fail.
+            // Only the driver queues `Run` jobs, and only before shutdown has
+            // stopped it (joined its thread, or waited out a manual-clock
+            // step); the callback thread exits only on the `Stop` sent after
+            // that, and catches every user panic: this cannot fail.
             self.tx
                 .send(job)
                 .expect("tickwheel: callback thread gone while the driver runs");
         }
     }
 
-    /// Queues a notification to run on the callback thread.
-    pub(crate) fn push_notify(&self, f: Func) {
-        self.push(std::iter::once(Job::Notify(f)));
+    /// Queues a notification to run on the callback thread. Hands `f` back if
+    /// that thread has exited: a shutdown raced the notification (it is sent
+    /// by whichever thread made the handle, with no lock held).
+    pub(crate) fn push_notify(&self, f: Func) -> Result<(), Func> {
+        *self.outstanding.lock() += 1;
+        match self.tx.send(Job::Notify(f)) {
+            Ok(()) => Ok(()),
+            Err(SendError(job)) => {
+                self.finished_one();
+                match job {
+                    Job::Notify(f) => Err(f),
+                    _ => unreachable!("sent a notification, got another job back"),
+                }
+            }
+        }
     }
 
     /// Asks the callback thread to exit.
@@ -148,7 +162,9 @@ pub(crate) fn run_one(inner: &Inner, key: Key, f: Func) {
     drop(st);
     drop(garbage);
     if !go {
-        drop(f);
+        // Dropped unrun: what it captured may panic in its `Drop`, which
+        // must not kill this thread any more than a panic of `f` may.
+        inner.drop_caught(f);
         return;
     }
     if catch_unwind(AssertUnwindSafe(f)).is_err() {

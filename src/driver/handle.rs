@@ -21,8 +21,9 @@ use crate::sync::{Condvar, Mutex, MutexGuard};
 use crate::wheel::{Key, NEVER, Wheel};
 use crossbeam_channel::Sender;
 use std::fmt;
-use std::panic::Location;
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 /// A cheap, cloneable reference to a driver, used to create timers on it.
@@ -243,7 +244,11 @@ impl Inner {
             st.wheel.arm(key, deadline);
             st.lower_wake(deadline)
         };
-        let note = crossed.map(|f| (f, site_now(&st, site, kind_of, now)));
+        // No notification for a handle born after shutdown: the callback
+        // thread that would run it is gone, or about to be.
+        let note = crossed
+            .filter(|_| !st.shutdown)
+            .map(|f| (f, site_now(&st, site, kind_of, now)));
         // Release W before dropping the sender or closure and before waking
         // anyone (the driver, the callback thread).
         drop(st);
@@ -252,7 +257,10 @@ impl Inner {
             self.wake.notify_one();
         }
         if let Some((f, site)) = note {
-            self.jobs.push_notify(Box::new(move || f(&site)));
+            // Refused only if a shutdown began after W was released.
+            if let Err(unrun) = self.jobs.push_notify(Box::new(move || f(&site))) {
+                self.drop_caught(unrun);
+            }
         }
         key
     }
@@ -300,13 +308,47 @@ impl Inner {
             .values_mut()
             .map(|e| disconnect(&mut e.kind))
             .collect();
+        // A detached callback that was still armed is `Done` now, with no
+        // handle left to remove its entry and no job for the callback thread
+        // to remove it after: it goes here (ground rule 1).
+        let orphans: Vec<Entry> = st
+            .wheel
+            .keys_where(|e| {
+                matches!(
+                    e.kind,
+                    EntryKind::Callback {
+                        detached: true,
+                        state: CallbackState::Done,
+                        ..
+                    }
+                )
+            })
+            .into_iter()
+            .map(|key| self.remove(&mut st, key).0)
+            .collect();
         // Release W, then drop (ground rule 4): dropping the last sender is
         // what disconnects receivers and wakes them.
         drop(st);
         self.chan_point();
-        drop(garbage);
+        drop(orphans);
         self.wake.notify_one();
+        // Last, and one at a time: the drop of what an unrun closure captured
+        // may panic, and must neither skip the rest of the shutdown nor the
+        // other drops.
+        for g in garbage {
+            self.drop_caught(g);
+        }
         true
+    }
+
+    /// Drops something that may hold user values (a closure that will never
+    /// run), catching a panic of their `Drop` and counting it as a callback
+    /// panic ([`Stats::callback_panics`](crate::Stats)): such a panic must
+    /// kill no thread of the driver and cut short none of its work.
+    pub(crate) fn drop_caught<T>(&self, garbage: T) {
+        if catch_unwind(AssertUnwindSafe(move || drop(garbage))).is_err() {
+            self.counters.callback_panics.fetch_add(1, Relaxed);
+        }
     }
 
     /// Marks a channel operation (send, receive, disconnect) for loom.

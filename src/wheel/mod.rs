@@ -251,6 +251,19 @@ impl<T> Wheel<T> {
         self.entries.iter_mut().map(|(_, n)| &mut n.value)
     }
 
+    /// The keys of the entries whose payload satisfies `pred` (a full scan,
+    /// for driver shutdown).
+    pub(crate) fn keys_where(&self, mut pred: impl FnMut(&T) -> bool) -> Vec<Key> {
+        self.entries
+            .iter()
+            .filter(|(_, n)| pred(&n.value))
+            .map(|(i, n)| Key {
+                index: Self::index_of(i),
+                generation: n.generation,
+            })
+            .collect()
+    }
+
     /// Disarms every entry at once (driver shutdown).
     pub(crate) fn disarm_all(&mut self) {
         for lvl in self.levels.iter_mut() {

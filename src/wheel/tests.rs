@@ -181,6 +181,26 @@ fn beyond_the_horizon_is_parked_and_never_early() {
 }
 
 #[test]
+fn keys_where_names_live_entries_with_their_generation() {
+    let mut w = Wheel::new(MS);
+    let keys: Vec<_> = (0..10u32).map(|i| w.insert(i)).collect();
+    // Free slot 4 and reuse it: the new entry gets a new generation.
+    w.remove(keys[4]);
+    let again = w.insert(40);
+    let even = w.keys_where(|v| v % 2 == 0);
+    let mut want = vec![keys[0], keys[2], keys[6], keys[8], again];
+    want.sort_by_key(|k| *w.get(*k));
+    let mut got = even.clone();
+    got.sort_by_key(|k| *w.get(*k));
+    assert_eq!(got, want);
+    assert!(!even.contains(&keys[4]), "the freed key is not named");
+    for k in even {
+        w.remove(k);
+    }
+    assert_eq!(w.keys_where(|_| true).len(), 5);
+}
+
+#[test]
 fn cancel_is_o1_and_updates_counts() {
     let mut w = Wheel::new(MS);
     let keys: Vec<_> = (0..1000u32)

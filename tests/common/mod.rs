@@ -87,3 +87,15 @@ impl XorShift {
         self.below(len as u64) as usize
     }
 }
+
+/// Panics in its `Drop` (unless the thread is already unwinding): captured
+/// by a closure, it makes dropping that closure panic.
+pub struct PanicOnDrop;
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        if !thread::panicking() {
+            panic!("PanicOnDrop dropped (on purpose)");
+        }
+    }
+}
