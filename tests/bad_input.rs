@@ -227,3 +227,30 @@ fn period_shorter_than_the_resolution_ticks_on_its_exact_grid() {
     assert_eq!(ticker.try_recv(), Ok(t0 + Duration::from_micros(5_250)));
     assert_eq!(ticker.dropped(), 39);
 }
+
+// Issue 2, semantics 10 (found by review): at 1 ns resolution, after 584
+// years of virtual time the wheel's own time came within its horizon of
+// `u64::MAX` ticks, and filing any new deadline overflowed (a panic).
+#[test]
+fn one_ns_resolution_near_the_end_of_its_range_still_fires() {
+    let clock = ManualClock::new();
+    let driver = Driver::builder()
+        .resolution(Duration::from_nanos(1))
+        .clock(clock.clone())
+        .build()
+        .expect("a manual-clock driver");
+    let h = driver.handle();
+    clock.advance(Duration::from_nanos(u64::MAX - 1000));
+    for _ in 0..2 {
+        // The first moves the wheel's time to the clock's; the second is
+        // filed from there.
+        let t = h.timer(Duration::ZERO);
+        clock.advance(Duration::ZERO);
+        assert!(t.try_recv().is_ok(), "a zero timer fires promptly");
+    }
+    let t = h.timer(Duration::from_nanos(500));
+    clock.advance(Duration::from_nanos(499));
+    assert_eq!(t.try_recv(), Err(TryRecvError::Empty), "never early");
+    clock.advance(Duration::from_nanos(1));
+    assert!(t.try_recv().is_ok(), "fires at its deadline");
+}

@@ -91,12 +91,13 @@ pub(crate) fn next_occupied(occupied: u64, level: usize, elapsed: u64) -> Option
     let zeros = occupied.rotate_right(first as u32).trailing_zeros() as usize;
     let slot = (first + zeros) % SLOTS;
     let level_start = elapsed & !(level_range(level) - 1);
-    let mut start = level_start + slot as u64 * slot_range(level);
+    // Saturating, as every sum near `u64::MAX` ticks (1 ns resolution).
+    let mut start = level_start.saturating_add(slot as u64 * slot_range(level));
     if start < elapsed || (level > 0 && slot == now_slot) {
         // The slot lies a whole rotation ahead: this only happens in the top
         // level, whose slots act as a ring for parked entries.
         debug_assert_eq!(level, NUM_LEVELS - 1, "wrapped slot below the top level");
-        start += level_range(level);
+        start = start.saturating_add(level_range(level));
     }
     Some((slot, start))
 }

@@ -79,9 +79,11 @@ struct Node<T> {
 }
 
 /// One slot: an intrusive FIFO list plus a lower bound of its deadlines.
-/// FIFO, so entries with equal deadlines fire in the order they were armed
-/// (processing a slot walks it from the head and re-links at the tails of
-/// finer slots, which keeps that order).
+/// FIFO, so entries with equal deadlines within the horizon fire in the
+/// order they were armed (processing a slot walks it from the head and
+/// re-links at the tails of finer slots, which keeps that order). Beyond the
+/// horizon it is not kept: an entry parked early is re-filed when its top
+/// slot comes round, behind an equal one armed later and filed directly.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
     /// First (oldest) entry, or [`NIL`].
@@ -339,7 +341,8 @@ impl<T> Wheel<T> {
                 if level == 0 {
                     return Some(min);
                 }
-                let end = (start + level::slot_range(level)).saturating_mul(self.resolution);
+                let end = (start.saturating_add(level::slot_range(level)))
+                    .saturating_mul(self.resolution);
                 return Some(if min < end {
                     min
                 } else {
@@ -447,7 +450,10 @@ impl<T> Wheel<T> {
     /// yet ([`insert_armed`](Self::insert_armed) writes it afterwards).
     #[inline]
     fn file(&mut self, index: u32, deadline: u64) -> (u32, u8, u8) {
-        let tick = (deadline / self.resolution).clamp(self.elapsed, self.elapsed + MAX_TICKS);
+        // Saturating: at 1 ns resolution `elapsed` can come within
+        // `MAX_TICKS` of `u64::MAX` (after 584 years of virtual time).
+        let horizon = self.elapsed.saturating_add(MAX_TICKS);
+        let tick = (deadline / self.resolution).clamp(self.elapsed, horizon);
         let level = level_for(self.elapsed, tick);
         let slot = slot_for(tick, level);
         let lvl = &mut self.levels[level];

@@ -306,11 +306,13 @@ fn op() -> impl Strategy<Value = Op> {
 /// entries. After every step: nothing fires early, nothing due is left
 /// behind, nothing fires twice, cancel removes, and `next_deadline` is never
 /// later than the earliest armed deadline.
-fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let mut w: Wheel<u32> = Wheel::new(MS);
+/// The wheel has resolution `resolution` ns and first polls at `start`.
+fn check(resolution: u64, start: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let mut w: Wheel<u32> = Wheel::new(resolution);
     let mut live: Vec<(u32, Key)> = Vec::new();
     let mut model: BTreeMap<u32, u64> = BTreeMap::new();
-    let mut now = 0u64;
+    let mut now = start.min(NEVER - 1);
+    step(&mut w, &mut model, now)?;
     let mut next_id = 0u32;
     for op in ops {
         match op {
@@ -351,6 +353,10 @@ fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 model.remove(&id);
             }
             Op::Advance(d) => {
+                // At most 256 turns of the top level at once: a poll re-files
+                // a parked entry once per turn it jumps, which at 1 ns
+                // resolution and a jump of centuries is 2^28 times.
+                let d = d.min(resolution.saturating_mul(MAX_TICKS << 8));
                 now = now.saturating_add(d).min(NEVER - 1);
                 step(&mut w, &mut model, now)?;
             }
@@ -411,6 +417,64 @@ proptest! {
 
     #[test]
     fn wheel_matches_reference_model(ops in proptest::collection::vec(op(), 1..100)) {
-        check(ops)?;
+        check(MS, 0, ops)?;
     }
+
+    #[test]
+    fn wheel_matches_reference_model_at_any_resolution_and_start(
+        resolution in extreme_resolution(),
+        start in extreme_start(),
+        ops in proptest::collection::vec(extreme_op(), 1..60),
+    ) {
+        check(resolution, start, ops)?;
+    }
+}
+
+// Extreme values (after a review that found an overflow at 1 ns resolution
+// near `u64::MAX` ticks): any resolution, a start anywhere up to the end of
+// the nanosecond range, and delays of every magnitude.
+
+fn extreme_resolution() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        Just(1u64),
+        Just(3),
+        Just(1000),
+        Just(MS),
+        Just(MS + 1),
+        Just(1_000_000_000),
+        Just(u64::MAX / 2),
+        Just(u64::MAX),
+        1..u64::MAX,
+    ]
+}
+
+fn extreme_start() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        Just(0u64),
+        any::<u64>(),
+        (0..(1u64 << 40)).prop_map(|s| NEVER - 1 - s),
+    ]
+}
+
+fn extreme_delay() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        0..200u64,
+        0..3 * MS,
+        0..(1u64 << 40),
+        any::<u64>(),
+        (0..64u32).prop_map(|b| 1u64 << b),
+        Just(NEVER - 1),
+        Just(NEVER),
+    ]
+}
+
+fn extreme_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (extreme_delay(), any::<bool>()).prop_map(|(d, two)| Op::Insert(d, two)),
+        2 => (any::<usize>(), extreme_delay()).prop_map(|(i, d)| Op::Rearm(i, d)),
+        1 => any::<usize>().prop_map(Op::Disarm),
+        1 => any::<usize>().prop_map(Op::Remove),
+        3 => extreme_delay().prop_map(Op::Advance),
+        3 => Just(Op::AdvanceToNext),
+    ]
 }
