@@ -24,7 +24,7 @@
 //! lateness, ticker accuracy, idle cost and memory, which do not fit
 //! criterion's per-iteration model.
 
-use criterion::{BenchmarkId, Criterion, SamplingMode, black_box, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, SamplingMode, black_box, criterion_group};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use std::future::Future;
 use std::pin::{Pin, pin};
@@ -374,4 +374,14 @@ criterion_group! {
         .sample_size(30);
     targets = create_cancel, pending, threads, burst, timer_crate
 }
-criterion_main!(benches);
+
+#[path = "support/provenance.rs"]
+mod provenance;
+
+// `criterion_main!`, plus a record of which sources were measured (for the
+// bench report's staleness check).
+fn main() {
+    provenance::record_if_measuring("alternatives");
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

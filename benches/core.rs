@@ -8,7 +8,7 @@
 //!
 //! Run: `cargo bench --bench core`.
 
-use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use criterion::{Criterion, black_box, criterion_group};
 use std::time::{Duration, Instant};
 use tickwheel::Driver;
 
@@ -64,4 +64,14 @@ fn create_drop(c: &mut Criterion) {
 }
 
 criterion_group!(benches, create_drop);
-criterion_main!(benches);
+
+#[path = "support/provenance.rs"]
+mod provenance;
+
+// `criterion_main!`, plus a record of which sources were measured (for the
+// bench report's staleness check).
+fn main() {
+    provenance::record_if_measuring("core");
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -35,6 +35,9 @@ use std::task::{Context, Waker};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tickwheel::{Driver, Handle, Timer};
 
+#[path = "../benches/support/provenance.rs"]
+mod provenance;
+
 /// Counts live heap bytes (one atomic add per allocation and free).
 #[global_allocator]
 static ALLOC: Cap<System> = Cap::new(System, usize::MAX);
@@ -128,7 +131,7 @@ fn main() -> Res<()> {
         eprintln!("warning: a debug build; run with --release for meaningful figures");
     }
 
-    let criterion = read_criterion(&target_dir(&manifest), &manifest);
+    let criterion = read_criterion(&provenance::target_dir(&manifest), &manifest);
     let from_criterion = !cfg.quick
         && criterion
             .as_ref()
@@ -138,7 +141,7 @@ fn main() -> Res<()> {
         let c = criterion.as_ref().expect("checked");
         (c.create_cancel(), c.flatness(), Micro::Criterion)
     } else {
-        eprintln!("[1/6] create + cancel (indicative: no criterion results used) ...");
+        eprintln!("[1/6] create + cancel (not judged: no criterion results of these sources) ...");
         let create = measure_create_cancel(&cfg);
         eprintln!("[2/6] flatness with pending timers ...");
         (create, measure_flatness(&cfg), Micro::Own)
@@ -453,6 +456,7 @@ fn measure_flatness(cfg: &Config) -> Flatness {
 
 const L_TICKWHEEL: &str = "tickwheel::after";
 const L_SLEEP: &str = "std::thread::sleep";
+const L_SLEEP_SLACK: &str = "std::thread::sleep, 1 ns timer slack";
 const L_THREAD: &str = "thread per timer (spawn + sleep + send)";
 const L_CB: &str = "crossbeam_channel::after";
 const L_TOKIO: &str = "tokio::time::sleep";
@@ -478,7 +482,33 @@ fn measure_lateness(cfg: &Config) -> Res<Lateness> {
     let timer = timer::Timer::new();
     // Start the global driver before the first measurement.
     tickwheel::after(Duration::ZERO).recv()?;
-    let names = [L_TICKWHEEL, L_SLEEP, L_THREAD, L_CB, L_TOKIO, L_TIMER];
+    let names = [
+        L_TICKWHEEL,
+        L_SLEEP,
+        L_SLEEP_SLACK,
+        L_THREAD,
+        L_CB,
+        L_TOKIO,
+        L_TIMER,
+    ];
+    // tickwheel's driver thread runs with 1 ns of timer slack; a thread
+    // that sleeps by itself has the default 50 µs. This sleeper shows what
+    // the slack alone is worth: it sleeps on request and reports lateness.
+    let (ask, asked) = bounded::<Duration>(0);
+    let (tell, told) = bounded::<i64>(0);
+    let slacker = std::thread::spawn(move || -> std::io::Result<()> {
+        let link = std::fs::read_link("/proc/thread-self")?;
+        let tid = link.file_name().and_then(|s| s.to_str()).unwrap_or("self");
+        std::fs::write(format!("/proc/{tid}/timerslack_ns"), "1")?;
+        for d in asked {
+            let start = Instant::now();
+            std::thread::sleep(d);
+            if tell.send(signed_ns(Instant::now(), start + d)).is_err() {
+                break;
+            }
+        }
+        Ok(())
+    });
     let mut by_wait = Vec::new();
     for d in WAITS {
         let mut samples: Vec<Vec<i64>> = vec![Vec::with_capacity(cfg.lateness_runs); names.len()];
@@ -502,6 +532,11 @@ fn measure_lateness(cfg: &Config) -> Res<Lateness> {
             std::thread::sleep(d);
             samples[1].push(signed_ns(Instant::now(), start + d));
 
+            // Err here means the sleeper stopped: its error is below.
+            if ask.send(d).is_ok() {
+                samples[2].extend(told.recv().ok());
+            }
+
             let start = Instant::now();
             let (tx, rx) = bounded(1);
             let th = std::thread::spawn(move || {
@@ -509,19 +544,19 @@ fn measure_lateness(cfg: &Config) -> Res<Lateness> {
                 let _ = tx.send(());
             });
             rx.recv()?;
-            samples[2].push(signed_ns(Instant::now(), start + d));
+            samples[3].push(signed_ns(Instant::now(), start + d));
             th.join().map_err(|_| "sleeper thread panicked")?;
 
             let start = Instant::now();
             crossbeam_channel::after(d).recv()?;
-            samples[3].push(signed_ns(Instant::now(), start + d));
+            samples[4].push(signed_ns(Instant::now(), start + d));
 
             let late = rt.block_on(async {
                 let start = Instant::now();
                 tokio::time::sleep(d).await;
                 signed_ns(Instant::now(), start + d)
             });
-            samples[4].push(late);
+            samples[5].push(late);
 
             let (tx, rx) = bounded(1);
             let start = Instant::now();
@@ -529,11 +564,16 @@ fn measure_lateness(cfg: &Config) -> Res<Lateness> {
                 let _ = tx.try_send(());
             });
             rx.recv()?;
-            samples[5].push(signed_ns(Instant::now(), start + d));
+            samples[6].push(signed_ns(Instant::now(), start + d));
             drop(guard);
         }
         by_wait.push(names.iter().copied().zip(samples).collect());
     }
+    drop(ask);
+    slacker
+        .join()
+        .map_err(|_| "slack sleeper thread panicked")?
+        .map_err(|e| format!("cannot set a thread's timer slack to 1 ns: {e}"))?;
     Ok(Lateness {
         runs: cfg.lateness_runs,
         by_wait,
@@ -861,46 +901,48 @@ struct CriterionRow {
     median_ns: f64,
 }
 
+/// The criterion results this report may judge from: only those measured
+/// on the current sources (see `benches/support/provenance.rs`).
 struct CriterionData {
     dir: PathBuf,
-    /// When the oldest and newest results were written.
+    /// When the oldest and newest of `rows` were written.
     oldest: Option<SystemTime>,
     newest: Option<SystemTime>,
-    /// When a file under `src/` last changed: results older than that may
-    /// not describe the current library.
-    sources: Option<SystemTime>,
+    /// Results found but left out: written before the last measuring run of
+    /// their bench, or by a run on other sources.
+    ignored: usize,
+    /// When the earliest measuring run on the current sources started.
+    started: Option<SystemTime>,
     rows: Vec<CriterionRow>,
 }
 
-fn target_dir(manifest: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) => {
-            let d = PathBuf::from(d);
-            if d.is_absolute() { d } else { manifest.join(d) }
-        }
-        None => manifest.join("target"),
-    }
-}
-
-/// The newest modification time of the files under `dir`.
-fn newest_file(dir: &Path) -> Option<SystemTime> {
-    let mut newest = None;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).ok()?.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                newest = newest.max(e.metadata().and_then(|m| m.modified()).ok());
-            }
-        }
-    }
-    newest
-}
+/// Which bench binary writes each criterion group (for the staleness check;
+/// a group missing here is never taken as fresh).
+const GROUP_BENCH: [(&str, &str); 5] = [
+    ("create_drop", "core"),
+    ("create_cancel", "alternatives"),
+    ("pending", "alternatives"),
+    ("threads", "alternatives"),
+    ("burst_100k", "alternatives"),
+];
 
 fn read_criterion(target: &Path, manifest: &Path) -> Option<CriterionData> {
     let dir = target.join("criterion");
+    let current = provenance::fingerprint(manifest);
+    // When each bench's last measuring run on the current sources started.
+    let started: Vec<(&str, SystemTime)> = ["core", "alternatives"]
+        .into_iter()
+        .filter_map(|b| {
+            let r = provenance::read(target, b)?;
+            (r.fingerprint == current).then_some((b, r.started))
+        })
+        .collect();
+    let fresh = |row: &CriterionRow, written: Option<SystemTime>| {
+        let bench = GROUP_BENCH.iter().find(|(g, _)| *g == row.group)?.1;
+        let since = started.iter().find(|(b, _)| *b == bench)?.1;
+        Some(written? >= since)
+    };
+    let mut ignored = 0;
     let mut rows = Vec::new();
     let mut newest = None;
     let mut oldest: Option<SystemTime> = None;
@@ -917,6 +959,10 @@ fn read_criterion(target: &Path, manifest: &Path) -> Option<CriterionData> {
                         let modified = std::fs::metadata(p.join("estimates.json"))
                             .and_then(|m| m.modified())
                             .ok();
+                        if fresh(&row, modified) != Some(true) {
+                            ignored += 1;
+                            continue;
+                        }
                         newest = newest.max(modified);
                         oldest = match (oldest, modified) {
                             (Some(o), Some(m)) => Some(o.min(m)),
@@ -930,7 +976,7 @@ fn read_criterion(target: &Path, manifest: &Path) -> Option<CriterionData> {
             }
         }
     }
-    if rows.is_empty() {
+    if rows.is_empty() && ignored == 0 {
         return None;
     }
     rows.sort_by(|a, b| (&a.group, &a.value, &a.function).cmp(&(&b.group, &b.value, &b.function)));
@@ -938,7 +984,8 @@ fn read_criterion(target: &Path, manifest: &Path) -> Option<CriterionData> {
         dir,
         oldest,
         newest,
-        sources: newest_file(&manifest.join("src")),
+        ignored,
+        started: started.iter().map(|(_, t)| *t).min(),
         rows,
     })
 }
@@ -959,11 +1006,6 @@ fn read_criterion_bench(new: &Path) -> Option<CriterionRow> {
 impl CriterionData {
     fn has_group(&self, group: &str) -> bool {
         self.rows.iter().any(|r| r.group == group)
-    }
-
-    /// True if a library source changed after the oldest result.
-    fn stale(&self) -> bool {
-        matches!((self.sources, self.oldest), (Some(s), Some(o)) if s > o)
     }
 
     /// The `create_cancel` group, in the report's order.
@@ -1290,29 +1332,50 @@ struct Report {
 
 /// One performance target with its verdict.
 struct Target {
-    pass: bool,
-    /// Judged on figures that are biased (see [`Micro::Own`]).
-    indicative: bool,
+    verdict: Verdict,
     text: String,
+}
+
+/// What a target's line says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    Pass,
+    Miss,
+    /// Measured, but on figures too biased to judge from (see
+    /// [`Micro::Own`]).
+    NotJudged,
+    /// A figure it needs is missing: never counted as a pass.
+    NotMeasured,
 }
 
 impl Target {
     fn new(pass: bool, text: String) -> Self {
         Target {
-            pass,
-            indicative: false,
+            verdict: if pass { Verdict::Pass } else { Verdict::Miss },
+            text,
+        }
+    }
+
+    fn not_measured(text: String) -> Self {
+        Target {
+            verdict: Verdict::NotMeasured,
             text,
         }
     }
 
     fn verdict(&self) -> &'static str {
-        match (self.pass, self.indicative) {
-            (true, false) => "PASS",
-            (false, false) => "MISS",
-            (true, true) => "PASS (indicative)",
-            (false, true) => "MISS (indicative)",
+        match self.verdict {
+            Verdict::Pass => "PASS",
+            Verdict::Miss => "MISS",
+            Verdict::NotJudged => "NOT JUDGED",
+            Verdict::NotMeasured => "NOT MEASURED",
         }
     }
+}
+
+/// A figure that was really measured (not a missing one's NaN or zero).
+fn measured(x: f64) -> bool {
+    x.is_finite() && x > 0.0
 }
 
 /// Rows that are alternatives to tickwheel (not tickwheel, not a floor).
@@ -1422,11 +1485,12 @@ impl Report {
             .map(|(_, v)| v)
     }
 
-    fn lateness_p50(&self, wait: usize, lib: &str) -> i64 {
+    fn lateness_p50(&self, wait: usize, lib: &str) -> Option<i64> {
         self.lateness.by_wait[wait]
             .iter()
             .find(|(n, _)| *n == lib)
-            .map_or(0, |(_, s)| pct(&sorted(s), 0.5))
+            .filter(|(_, s)| !s.is_empty())
+            .map(|(_, s)| pct(&sorted(s), 0.5))
     }
 
     fn ticker(&self, name: &str) -> Option<TickStats> {
@@ -1446,122 +1510,169 @@ impl Report {
         let mut micro = Vec::new();
         let floor = self.create_ns(FLOOR);
         let timer = self.create_ns(TW_TIMER);
-        micro.push(Target::new(
-            timer <= 1.3 * floor,
-            format!(
-                "core: Timer::new(1 s) + drop ≤ 1.3× the floor (Instant::now + bounded(1)): {timer:.1} ns vs {floor:.1} ns = {:.2}× ({src})",
-                timer / floor
-            ),
-        ));
+        let what = "core: Timer::new(1 s) + drop ≤ 1.3× the floor (Instant::now + bounded(1))";
+        micro.push(if measured(timer) && measured(floor) {
+            Target::new(
+                timer <= 1.3 * floor,
+                format!(
+                    "{what}: {timer:.1} ns vs {floor:.1} ns = {:.2}× ({src})",
+                    timer / floor
+                ),
+            )
+        } else {
+            Target::not_measured(format!("{what} ({src})"))
+        });
         let cb = self.create_ns(TW_CALLBACK);
-        micro.push(Target::new(
-            cb < 80.0,
-            format!("core: after_func(1 s, || ()) + drop < 80 ns: {cb:.1} ns ({src})"),
-        ));
-        let big = *self.flat.counts.last().expect("three counts");
+        let what = "core: after_func(1 s, || ()) + drop < 80 ns";
+        micro.push(if measured(cb) {
+            Target::new(cb < 80.0, format!("{what}: {cb:.1} ns ({src})"))
+        } else {
+            Target::not_measured(format!("{what} ({src})"))
+        });
+        // Judged only on exactly the pending counts it names.
+        let big = match self.micro {
+            Micro::Criterion => 1_000_000,
+            Micro::Own => self.cfg.big_pending,
+        };
+        let counts_ok =
+            self.flat.counts.first() == Some(&0) && self.flat.counts.last() == Some(&big);
         for name in [TW_TIMER, TW_CALLBACK] {
-            if let Some(v) = self.flat_row(name) {
-                let r = v[v.len() - 1] / v[0];
-                micro.push(Target::new(
-                    r <= 1.2,
-                    format!(
-                        "core: {name} create + drop flat at {big} pending (≤ 1.2× at 0): {:.1} ns vs {:.1} ns = {r:.2}× ({src})",
-                        v[v.len() - 1],
-                        v[0]
-                    ),
-                ));
-            }
+            let what = format!("core: {name} create + drop flat at {big} pending (≤ 1.2× at 0)");
+            let row = self.flat_row(name).filter(|_| counts_ok);
+            micro.push(match row.map(|v| (v[v.len() - 1], v[0])) {
+                Some((b, i)) if measured(b) && measured(i) => Target::new(
+                    b <= 1.2 * i,
+                    format!("{what}: {b:.1} ns vs {i:.1} ns = {:.2}× ({src})", b / i),
+                ),
+                _ => Target::not_measured(format!("{what} ({src})")),
+            });
         }
         let tokio = self.create_ns(TOKIO_SLEEP);
-        micro.push(Target::new(
-            cb <= tokio,
-            format!(
-                "issue 6: Callback create + drop no slower than tokio sleep create + first poll + drop: {cb:.1} ns vs {tokio:.1} ns = {:.2}× ({src})",
-                cb / tokio
-            ),
-        ));
-        for m in &mut micro {
-            m.indicative = self.micro == Micro::Own;
-        }
-        t.extend(micro);
-        // The same targets by the core bench, when it has run.
-        if let Some(c) = &self.criterion {
-            let core = |f: &str| c.get("create_drop", f, None);
-            if let (Some(t1), Some(f)) = (
-                core("global Timer::new 1s"),
-                core("floor: bounded(1) + Instant::now"),
-            ) {
-                t.push(Target::new(
-                    t1 <= 1.3 * f,
-                    format!(
-                        "core: Timer::new(1 s) + drop ≤ 1.3× the floor: {t1:.1} ns vs {f:.1} ns = {:.2}× (criterion `core`)",
-                        t1 / f
-                    ),
-                ));
-            }
-            if let Some(a) = core("global after_func 1s") {
-                t.push(Target::new(
-                    a < 80.0,
-                    format!("core: after_func(1 s) + drop < 80 ns: {a:.1} ns (criterion `core`)"),
-                ));
-            }
-            for (busy, idle) in [
-                ("Timer 1s, 1M pending", "Timer 1s, 0 pending"),
-                ("after_func 1s, 1M pending", "after_func 1s, 0 pending"),
-            ] {
-                if let (Some(b), Some(i)) = (core(busy), core(idle)) {
-                    t.push(Target::new(
-                        b <= 1.2 * i,
-                        format!(
-                            "core: {busy} ≤ 1.2× {idle}: {b:.1} ns vs {i:.1} ns = {:.2}× (criterion `core`)",
-                            b / i
-                        ),
-                    ));
+        let what =
+            "issue 6: Callback create + drop no slower than tokio sleep create + first poll + drop";
+        micro.push(if measured(cb) && measured(tokio) {
+            Target::new(
+                cb <= tokio,
+                format!(
+                    "{what}: {cb:.1} ns vs {tokio:.1} ns = {:.2}× ({src})",
+                    cb / tokio
+                ),
+            )
+        } else {
+            Target::not_measured(format!("{what} ({src})"))
+        });
+        if self.micro == Micro::Own {
+            for m in &mut micro {
+                if m.verdict != Verdict::NotMeasured {
+                    m.verdict = Verdict::NotJudged;
                 }
             }
         }
+        t.extend(micro);
+        // The same targets by the core bench, when it has run on these
+        // sources.
+        let core = |f: &str| {
+            self.criterion
+                .as_ref()
+                .and_then(|c| c.get("create_drop", f, None))
+        };
+        let what = "core: Timer::new(1 s) + drop ≤ 1.3× the floor";
+        t.push(
+            match (
+                core("global Timer::new 1s"),
+                core("floor: bounded(1) + Instant::now"),
+            ) {
+                (Some(t1), Some(f)) => Target::new(
+                    t1 <= 1.3 * f,
+                    format!(
+                        "{what}: {t1:.1} ns vs {f:.1} ns = {:.2}× (criterion `core`)",
+                        t1 / f
+                    ),
+                ),
+                _ => Target::not_measured(format!("{what} (criterion `core`)")),
+            },
+        );
+        let what = "core: after_func(1 s) + drop < 80 ns";
+        t.push(match core("global after_func 1s") {
+            Some(a) => Target::new(a < 80.0, format!("{what}: {a:.1} ns (criterion `core`)")),
+            None => Target::not_measured(format!("{what} (criterion `core`)")),
+        });
+        for (busy, idle) in [
+            ("Timer 1s, 1M pending", "Timer 1s, 0 pending"),
+            ("after_func 1s, 1M pending", "after_func 1s, 0 pending"),
+        ] {
+            let what = format!("core: {busy} ≤ 1.2× {idle}");
+            t.push(match (core(busy), core(idle)) {
+                (Some(b), Some(i)) => Target::new(
+                    b <= 1.2 * i,
+                    format!(
+                        "{what}: {b:.1} ns vs {i:.1} ns = {:.2}× (criterion `core`)",
+                        b / i
+                    ),
+                ),
+                _ => Target::not_measured(format!("{what} (criterion `core`)")),
+            });
+        }
         // WAITS[1] is 1 ms.
         let tw = self.lateness_p50(1, L_TICKWHEEL);
-        let sl = self.lateness_p50(1, L_SLEEP);
-        t.push(Target::new(
-            tw <= sl,
-            format!(
-                "core: lateness p50 of after(1 ms).recv() over {} runs ≤ 1.0× std::thread::sleep(1 ms): {} µs vs {} µs = {:.2}×",
-                self.lateness.runs,
-                fmt_us(tw),
-                fmt_us(sl),
-                tw as f64 / sl as f64
-            ),
-        ));
-        for other in [L_TOKIO, L_TIMER] {
-            let o = self.lateness_p50(1, other);
-            t.push(Target::new(
-                tw < o,
+        let what = format!(
+            "core: lateness p50 of after(1 ms).recv() over {} runs ≤ 1.0× std::thread::sleep(1 ms)",
+            self.lateness.runs
+        );
+        t.push(match (tw, self.lateness_p50(1, L_SLEEP)) {
+            (Some(tw), Some(sl)) => Target::new(
+                tw <= sl,
                 format!(
-                    "issue 6: lateness p50 at 1 ms better than {other}: {} µs vs {} µs = {:.2}×",
+                    "{what}: {} µs vs {} µs = {:.2}×",
                     fmt_us(tw),
-                    fmt_us(o),
-                    tw as f64 / o as f64
+                    fmt_us(sl),
+                    tw as f64 / sl as f64
                 ),
-            ));
+            ),
+            _ => Target::not_measured(what),
+        });
+        for other in [L_TOKIO, L_TIMER] {
+            let what = format!("issue 6: lateness p50 at 1 ms better than {other}");
+            t.push(match (tw, self.lateness_p50(1, other)) {
+                (Some(tw), Some(o)) => Target::new(
+                    tw < o,
+                    format!(
+                        "{what}: {} µs vs {} µs = {:.2}×",
+                        fmt_us(tw),
+                        fmt_us(o),
+                        tw as f64 / o as f64
+                    ),
+                ),
+                _ => Target::not_measured(what),
+            });
         }
-        if let Some(s) = self.ticker(T_TICKWHEEL) {
-            let off = s.ticks.abs_diff(s.ideal);
-            let sleep = self.ticker(T_SLEEP).map_or(0, |s| s.ticks);
-            t.push(Target::new(
-                off <= 2,
-                format!(
-                    "core: a 1 ms Ticker read {:?}: {} ± 2 ticks: {} received (sleep loop beside it: {sleep})",
-                    self.tickers.window, s.ideal, s.ticks
-                ),
-            ));
-            t.push(Target::new(
-                off <= 1,
-                format!(
-                    "issue 6: ticks received within ±1 of the ideal {}: {} (off by {off})",
-                    s.ideal, s.ticks
-                ),
-            ));
+        let what = format!(
+            "core: a 1 ms Ticker read {:?}: the ideal ± 2 ticks",
+            self.tickers.window
+        );
+        let what6 = "issue 6: ticks received within ±1 of the ideal";
+        match self.ticker(T_TICKWHEEL) {
+            Some(s) => {
+                let off = s.ticks.abs_diff(s.ideal);
+                let sleep = self
+                    .ticker(T_SLEEP)
+                    .map_or("not measured".to_string(), |s| s.ticks.to_string());
+                t.push(Target::new(
+                    off <= 2,
+                    format!(
+                        "{what}: {} received of {} (a sleep loop, run after it: {sleep})",
+                        s.ticks, s.ideal
+                    ),
+                ));
+                t.push(Target::new(
+                    off <= 1,
+                    format!("{what6} {}: {} (off by {off})", s.ideal, s.ticks),
+                ));
+            }
+            None => {
+                t.push(Target::not_measured(what));
+                t.push(Target::not_measured(what6.to_string()));
+            }
         }
         t.push(Target::new(
             self.idle.wakeups == 0,
@@ -1693,8 +1804,15 @@ impl Report {
         let _ = writeln!(m, "- Compiler: {}", rustc_version());
         let _ = writeln!(
             m,
-            "- Load average (1 min): {} at the start, {} at the end. A shared machine: read the figures as ratios within one run (every comparison is interleaved, round-robin).\n",
-            self.load.0, self.load.1
+            "- Load average (1 min): {} at the start of this report, {} at its end. A shared machine: read the figures as ratios within one run. {}\n",
+            self.load.0,
+            self.load.1,
+            match self.micro {
+                Micro::Criterion =>
+                    "Sections 1, 2 and 7 come from criterion, which ran each benchmark after the other in an earlier process (see section 7); sections 3 to 6 ran in this report, the lateness waits interleaved, the tickers one after another.",
+                Micro::Own =>
+                    "Sections 1 and 2 ran in this report, contenders in turn (round-robin); then sections 3 to 6, the lateness waits interleaved, the tickers one after another.",
+            }
         );
         let _ = writeln!(m, "## Reproduce\n");
         let _ = writeln!(m, "```sh");
@@ -1703,17 +1821,28 @@ impl Report {
             "cargo bench --bench core --bench alternatives && cargo run --release --example bench_report"
         );
         let _ = writeln!(m, "```\n");
+        let benches_took = self.criterion.as_ref().and_then(|c| {
+            let took = c.newest?.duration_since(c.started?).ok()?;
+            Some(format!(
+                "criterion's benches took {:.0} s",
+                took.as_secs_f64()
+            ))
+        });
         let _ = writeln!(
             m,
-            "About five minutes on this machine: criterion's benches (sections 1, 2 and 7), then the report (everything else, this file and `docs/img/*.png`). \
-             The report alone also runs; it then measures sections 1 and 2 itself, indicatively (see Method). \
-             `-- --quick` is a smoke run of a few seconds that writes to the temporary directory instead of `docs/`.\n"
+            "Criterion's benches (sections 1, 2 and 7), then the report (everything else, this file and `docs/img/*.png`); here {}, and the report {:.0} s. \
+             The report uses criterion's results only if they were measured on the same sources (see section 7); without them it measures sections 1 and 2 itself but does not judge their targets (see Method). \
+             `-- --quick` is a smoke run of a few seconds that writes to the temporary directory instead of `docs/`.\n",
+            benches_took
+                .as_deref()
+                .unwrap_or("no criterion results of these sources were used"),
+            self.took.as_secs_f64()
         );
 
         let _ = writeln!(m, "## Targets\n");
         let _ = writeln!(
             m,
-            "The performance goals of the core issue and of the benchmark issue, measured in this run (they are reported, not asserted).\n"
+            "The performance goals of the core issue and of the benchmark issue, from this report's measurements and the criterion results of section 7 (they are reported, not asserted). NOT MEASURED: a figure the target needs is missing; NOT JUDGED: measured, but by this report's own create + drop loops, whose counting allocator biases ratios towards 1.\n"
         );
         for t in self.targets() {
             let _ = writeln!(m, "- **{}** {}", t.verdict(), t.text);
@@ -1780,8 +1909,8 @@ impl Report {
             }
             Micro::Own => format!(
                 "measured by this report: median of {} batches of {}, contenders in turn. \
-                 **Indicative only**: this process counts allocations for section 6, which adds the same few ns to every allocation and so pulls every ratio towards 1; \
-                 run `cargo bench --bench alternatives` before the report for the figures the targets are judged on",
+                 **Not judged**: this process counts allocations for section 6, which adds the same few ns to every allocation and so pulls every ratio towards 1; \
+                 run `cargo bench --bench core --bench alternatives` before the report for the figures the targets are judged on",
                 self.cfg.rounds, self.cfg.batch_ops
             ),
         }
@@ -1820,7 +1949,7 @@ impl Report {
             m,
             "\nThe floor is what tickwheel cannot avoid: one clock read and one `bounded(1)` channel (the `try_send` variant adds the send a delivery costs). \
              It is measured once the global driver's thread exists, as every timer is: glibc's malloc skips its atomic operations only while a process has a single thread, so a floor measured first would be cheaper than any real use of a channel (see the comment in `benches/core.rs`). \
-             Even so, the floor moves by up to 40 ns between builds and runs with the heap's layout (the channel's cache-padded block comes from `posix_memalign`), while what tickwheel adds over it moves much less: read the \"ns over the floor\" column beside the ratio. \
+             The floor's own cost depends on the heap's state (the channel's cache-padded block comes from `posix_memalign`), which differs between processes and between benches run one after another: read the \"ns over the floor\" column beside the ratio. \
              tokio's sleep is created, polled once with a no-op waker (which registers it in the runtime's timer wheel) and dropped, on a current-thread runtime. \
              The `timer` crate's figure is the caller's side only: a dropped guard only sets a flag, and the entry stays in the scheduler thread's heap until its deadline.\n"
         );
@@ -1857,7 +1986,10 @@ impl Report {
         let _ = writeln!(
             m,
             "Receive time − deadline, where the deadline is `Instant::now()` taken just before the wait is set up, plus the wait; {} waits per library and duration, the libraries in turn within each run. µs. \
-             \"× best\" divides the p50 by the lowest p50 of that duration.\n",
+             \"× best\" divides the p50 by the lowest p50 of that duration. \
+             tickwheel's driver thread sets its timer slack to 1 ns; a thread that sleeps by itself keeps the default 50 µs. \
+             The \"1 ns timer slack\" row is `std::thread::sleep` on a thread with the same slack as the driver's: what the slack alone is worth. \
+             What tickwheel adds to it is the hand-over from the driver thread to the receiving one.\n",
             self.lateness.runs
         );
         for (w, libs) in WAITS.iter().zip(&self.lateness.by_wait) {
@@ -1999,9 +2131,17 @@ impl Report {
             );
             return;
         };
+        if c.rows.is_empty() {
+            let _ = writeln!(
+                m,
+                "None of the {} criterion results in the target directory was measured on these sources (or they predate their bench's last run); run `cargo bench --bench core --bench alternatives` first to fold them in here.\n",
+                c.ignored
+            );
+            return;
+        }
         let _ = writeln!(
             m,
-            "Medians left by `cargo bench --bench core --bench alternatives` in `{}`, written between {} and {}{}. \
+            "Medians left by `cargo bench --bench core --bench alternatives` in `{}`, written between {} and {}, by runs on the sources of this report (checked by fingerprint){}. \
              `threads` rows are aggregate time per operation (wall time / all operations of all threads, 1 or 2 threads creating and dropping at once); \
              `burst_100k` rows are per burst of 100,000 timers due at one instant (manual clock: the `advance` call that puts every value in its channel; real driver: from the deadline until the last value is received; floor: a `try_send` into each of 100,000 channels).\n",
             c.dir.strip_prefix(env!("CARGO_MANIFEST_DIR")).map_or_else(
@@ -2010,10 +2150,13 @@ impl Report {
             ),
             c.oldest.map_or("an unknown time".into(), utc),
             c.newest.map_or("an unknown time".into(), utc),
-            if c.stale() {
-                " — **stale**: a library source changed after the oldest of them"
+            if c.ignored > 0 {
+                format!(
+                    "; {} other results were left out: older than their bench's last run, or measured on other sources",
+                    c.ignored
+                )
             } else {
-                ""
+                String::new()
             }
         );
         let mut group = "";
