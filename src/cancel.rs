@@ -159,9 +159,9 @@ impl CancelReason {
 /// wheel entry, and those of its descendants. Dropping a parent's last clone
 /// does not cancel its children; its deadline still applies to them.
 ///
-/// A parent's registry of children is freed whenever it has no live child;
-/// while some children live it keeps one 16-byte slot per child it had at
-/// its peak.
+/// While some children live, a parent's registry keeps one 16-byte slot per
+/// child it had at its peak; once none lives, a registry grown past 16 slots
+/// is freed.
 #[derive(Clone)]
 pub struct CancelToken {
     /// The shared node.
@@ -180,7 +180,8 @@ struct Node {
     done: Receiver<()>,
     /// The effective deadline: the earlier of the own and the parent's.
     deadline: Option<Instant>,
-    /// The driver of the nearest ancestor-or-self made with a deadline.
+    /// The driver of the nearest ancestor-or-self made with a deadline or
+    /// from a [`Handle`]: where a child's own deadline runs.
     handle: Option<Handle>,
     /// `T`: see the module doc.
     tree: Arc<Mutex<()>>,
@@ -283,7 +284,7 @@ impl CancelToken {
     /// A token without a deadline, cancelled only by [`cancel`](Self::cancel)
     /// (Go's `context.WithCancel(context.Background())`).
     pub fn new() -> CancelToken {
-        make(None, None)
+        make(None, None, None)
     }
 
     /// A token cancelled with [`CancelReason::DeadlineExceeded`] after `d`,
@@ -304,13 +305,14 @@ impl CancelToken {
     /// A child token: cancelled when this one is (with this one's reason),
     /// or by its own [`cancel`](Self::cancel). It has this token's deadline.
     pub fn child(&self) -> CancelToken {
-        make(Some(&self.node), None)
+        make(Some(&self.node), None, None)
     }
 
     /// A child token whose deadline is the earlier of this token's and
     /// now + `d`. Its timer runs on the driver of the nearest ancestor made
-    /// with a deadline (whose clock also defines "now"), else on the global
-    /// driver. `Duration::MAX` adds no deadline of its own.
+    /// from a [`Handle`] or with a deadline (whose clock also defines "now"),
+    /// else on the global driver. `Duration::MAX` adds no deadline of its
+    /// own.
     #[track_caller]
     pub fn child_with_timeout(&self, d: Duration) -> CancelToken {
         let handle = match &self.node.handle {
@@ -318,7 +320,7 @@ impl CancelToken {
             None => crate::handle_ref().clone(),
         };
         let own = handle.now().checked_add(d).map(|t| (handle, t));
-        make(Some(&self.node), own)
+        make(Some(&self.node), own, None)
     }
 
     /// Cancels this token and all its descendants with
@@ -392,7 +394,10 @@ impl fmt::Debug for CancelToken {
 /// Makes a node under `parent` (or a root) with an optional own deadline,
 /// and arms its timer if it needs one.
 #[track_caller]
-fn make(parent: Option<&Arc<Node>>, own: Own) -> CancelToken {
+/// A new token. `driver` is the handle it was made from, if any: with no
+/// deadline of its own or inherited, its children's deadlines still run
+/// there (a test's manual clock, say), not on the global driver.
+fn make(parent: Option<&Arc<Node>>, own: Own, driver: Option<Handle>) -> CancelToken {
     let inherited = parent.and_then(|p| p.deadline.zip(p.handle.clone()));
     // The own deadline counts only if it is earlier than the inherited one;
     // otherwise the parent's timer cancels this node at the same moment.
@@ -402,7 +407,10 @@ fn make(parent: Option<&Arc<Node>>, own: Own) -> CancelToken {
         (_, inherited) => (
             None,
             inherited.as_ref().map(|x| x.0),
-            inherited.map(|x| x.1),
+            inherited
+                .map(|x| x.1)
+                .or_else(|| parent.and_then(|p| p.handle.clone()))
+                .or(driver),
         ),
     };
     let (tx, done) = bounded(0);
@@ -469,7 +477,7 @@ impl Handle {
     #[track_caller]
     pub fn cancel_token_with_timeout(&self, d: Duration) -> CancelToken {
         let own = self.now().checked_add(d).map(|t| (self.clone(), t));
-        make(None, own)
+        make(None, own, Some(self.clone()))
     }
 
     /// A [`CancelToken`] cancelled with
@@ -477,7 +485,7 @@ impl Handle {
     /// clock. A deadline already passed gives a token born cancelled.
     #[track_caller]
     pub fn cancel_token_with_deadline(&self, deadline: Instant) -> CancelToken {
-        make(None, Some((self.clone(), deadline)))
+        make(None, Some((self.clone(), deadline)), None)
     }
 }
 

@@ -45,6 +45,12 @@ use std::time::{Duration, Instant};
 ///   `Duration::ZERO`.
 /// - Calls from several threads are serialised; n calls of `advance(d)` move
 ///   time by exactly n·d.
+/// - Because `advance` waits for each step's callbacks before it moves time
+///   on, a callback must not block waiting for a later deadline of any
+///   driver on the same clock (say, `recv` on a timer it just made): it
+///   would wait for an `advance` that waits for it, and both hang. On the
+///   real clock the same callback only delays later callbacks. Let such a
+///   callback spawn a thread, or send to a channel the test reads.
 /// - Cost: `advance` visits every deadline on its way (about 150 ns each in
 ///   a release build), so a 1 µs ticker advanced by one second is a million
 ///   steps. Drop or stop fast tickers before advancing over long spans.
@@ -113,7 +119,9 @@ impl ManualClock {
     /// # Panics
     ///
     /// When called from a callback of a tickwheel driver: `advance` waits for
-    /// callbacks to finish, so it would wait for itself.
+    /// callbacks to finish, so it would wait for itself. (A callback that
+    /// blocks on a later virtual deadline hangs `advance` the same way, but
+    /// cannot be told apart from a slow one: see the type's documentation.)
     #[track_caller]
     pub fn advance(&self, d: Duration) {
         Self::check_thread();

@@ -194,7 +194,8 @@ impl Ticker {
         inner.arm(st, self.key, add_ns(now, period));
     }
 
-    /// The current period.
+    /// The current period. A period of 2^64 ns (584 years) or more reads as
+    /// 2^64 − 1 ns, the longest the driver counts; such a ticker never ticks.
     pub fn period(&self) -> Duration {
         Duration::from_nanos(self.shared.period.load(Relaxed))
     }

@@ -730,3 +730,21 @@ fn deadline_entries_are_attributed_to_the_callers_line() {
     drop((token, child));
     assert!(handle.live_sites().is_empty());
 }
+
+// Issue 4 (found by review): a root made from a manual-clock handle with no
+// deadline (`Duration::MAX`) used to send its children's deadlines to the
+// global, real-time driver, so `advance` never cancelled them.
+#[test]
+fn children_of_a_deadline_free_root_keep_its_driver() {
+    let (clock, _driver, h) = manual();
+    let root = h.cancel_token_with_timeout(Duration::MAX);
+    let child = root.child_with_timeout(SEC);
+    let grandchild = root.child().child_with_timeout(2 * SEC);
+    assert_eq!(h.stats().pending, 2, "both deadlines are on this driver");
+    clock.advance(SEC);
+    assert_cancelled(&child, CancelReason::DeadlineExceeded);
+    assert_live(&grandchild);
+    clock.advance(SEC);
+    assert_cancelled(&grandchild, CancelReason::DeadlineExceeded);
+    assert_live(&root);
+}
