@@ -39,6 +39,9 @@ pub struct Callback {
     key: Key,
     /// Set by `detach`, read by `Drop`.
     detach: bool,
+    /// The live count it is in: `Callback`, or `Token` for a token's
+    /// deadline.
+    counted_as: Kind,
 }
 
 impl fmt::Debug for Callback {
@@ -54,7 +57,7 @@ impl Handle {
     #[track_caller]
     pub fn after_func(&self, d: Duration, f: impl FnOnce() + Send + 'static) -> Callback {
         let (_, now) = self.inner.clock.now();
-        self.new_callback(now, add_ns(now, d), Location::caller(), Box::new(f))
+        self.new_callback(now, add_ns(now, d), Location::caller(), Box::new(f), false)
     }
 
     /// Runs `f` on this driver's callback thread at `deadline`.
@@ -62,7 +65,21 @@ impl Handle {
     pub fn after_func_at(&self, deadline: Instant, f: impl FnOnce() + Send + 'static) -> Callback {
         let (_, now) = self.inner.clock.now();
         let at = self.inner.clock.ns_of(deadline);
-        self.new_callback(now, at, Location::caller(), Box::new(f))
+        self.new_callback(now, at, Location::caller(), Box::new(f), false)
+    }
+
+    /// A [`CancelToken`](crate::CancelToken)'s deadline: a callback at
+    /// `deadline`, counted and reported as [`Kind::Token`], at the line that
+    /// made the token.
+    #[track_caller]
+    pub(crate) fn token_deadline(
+        &self,
+        deadline: Instant,
+        f: impl FnOnce() + Send + 'static,
+    ) -> Callback {
+        let (_, now) = self.inner.clock.now();
+        let at = self.inner.clock.ns_of(deadline);
+        self.new_callback(now, at, Location::caller(), Box::new(f), true)
     }
 
     #[inline]
@@ -72,11 +89,13 @@ impl Handle {
         deadline: u64,
         site: &'static Location<'static>,
         f: Func,
+        token: bool,
     ) -> Callback {
         let kind = EntryKind::Callback {
             f: Some(f),
             state: CallbackState::Armed,
             detached: false,
+            token,
         };
         // If the driver has shut down, the entry is not armed: `f` is dropped
         // with the handle and never runs.
@@ -85,6 +104,7 @@ impl Handle {
             handle: self.clone(),
             key,
             detach: false,
+            counted_as: if token { Kind::Token } else { Kind::Callback },
         }
     }
 }
@@ -162,7 +182,7 @@ impl Drop for Callback {
                 false
             }
         };
-        st.live[Kind::Callback as usize] -= 1;
+        st.live[self.counted_as as usize] -= 1;
         let garbage = remove_now.then(|| inner.remove(&mut st, self.key).0);
         // Release W before dropping the entry and its closure (ground rule 4).
         drop(st);

@@ -282,7 +282,11 @@ type Own = Option<(Handle, Instant)>;
 
 impl CancelToken {
     /// A token without a deadline, cancelled only by [`cancel`](Self::cancel)
-    /// (Go's `context.WithCancel(context.Background())`).
+    /// (Go's `context.WithCancel(context.Background())`). Like every
+    /// constructor it is `#[track_caller]`, although a token without a
+    /// deadline has no wheel entry and so no site in
+    /// [`live_sites`](crate::live_sites).
+    #[track_caller]
     pub fn new() -> CancelToken {
         make(None, None, None)
     }
@@ -304,6 +308,7 @@ impl CancelToken {
 
     /// A child token: cancelled when this one is (with this one's reason),
     /// or by its own [`cancel`](Self::cancel). It has this token's deadline.
+    #[track_caller]
     pub fn child(&self) -> CancelToken {
         make(Some(&self.node), None, None)
     }
@@ -376,6 +381,7 @@ impl CancelToken {
 }
 
 impl Default for CancelToken {
+    #[track_caller]
     fn default() -> Self {
         CancelToken::new()
     }
@@ -453,7 +459,7 @@ fn make(parent: Option<&Arc<Node>>, own: Own, driver: Option<Handle>) -> CancelT
     drop(tx);
     if let (Some((h, t)), None) = (timer, node.raw_reason()) {
         let weak = Arc::downgrade(&node);
-        let callback = h.after_func_at(t, move || {
+        let callback = h.token_deadline(t, move || {
             if let Some(node) = weak.upgrade() {
                 node.cancel(CancelReason::DeadlineExceeded);
             }

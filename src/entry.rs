@@ -84,6 +84,9 @@ pub(crate) enum EntryKind {
         state: CallbackState,
         /// The handle is gone (dropped while queued or running, or detached).
         detached: bool,
+        /// A [`CancelToken`](crate::CancelToken)'s deadline, counted and
+        /// reported as [`Kind::Token`] rather than as a `Callback`.
+        token: bool,
     },
 }
 
@@ -134,6 +137,9 @@ pub enum Kind {
     Ticker,
     /// A [`Callback`](crate::Callback).
     Callback,
+    /// The deadline of a [`CancelToken`](crate::CancelToken) (a token
+    /// without a deadline has no wheel entry, so it is not listed by site).
+    Token,
 }
 
 impl EntryKind {
@@ -142,7 +148,8 @@ impl EntryKind {
         match self {
             EntryKind::Timer { .. } => Kind::Timer,
             EntryKind::Ticker { .. } => Kind::Ticker,
-            EntryKind::Callback { .. } => Kind::Callback,
+            EntryKind::Callback { token: false, .. } => Kind::Callback,
+            EntryKind::Callback { token: true, .. } => Kind::Token,
         }
     }
 }

@@ -6,7 +6,7 @@
 //! | name                          | type      | what                                   |
 //! |-------------------------------|-----------|----------------------------------------|
 //! | `tickwheel_pending`           | gauge     | [`Stats::pending`]                     |
-//! | `tickwheel_live`              | gauge     | live handles, label `kind`             |
+//! | `tickwheel_live`              | gauge     | live handles, label `kind` (`timer`, `ticker`, `callback`, `token`; tokens are process-wide) |
 //! | `tickwheel_fired`             | counter   | [`Stats::fired`]                       |
 //! | `tickwheel_dropped_ticks`     | counter   | [`Stats::dropped_ticks`]               |
 //! | `tickwheel_callback_panics`   | counter   | [`Stats::callback_panics`]             |
@@ -37,6 +37,7 @@ pub(crate) fn publish(inner: &Inner, lateness: Option<&mut dyn Iterator<Item = u
         ("timer", s.timers),
         ("ticker", s.tickers),
         ("callback", s.callbacks),
+        ("token", s.tokens),
     ] {
         metrics::gauge!("tickwheel_live", "driver" => driver.clone(), "kind" => kind).set(n as f64);
     }

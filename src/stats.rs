@@ -150,7 +150,7 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    pub(crate) fn snapshot(&self, pending: usize, live: [usize; 3]) -> Stats {
+    pub(crate) fn snapshot(&self, pending: usize, live: [usize; 4]) -> Stats {
         Stats {
             pending,
             timers: live[0],

@@ -708,12 +708,14 @@ fn debug_shows_reason_deadline_and_children() {
     assert!(text.contains("reason: Some(DeadlineExceeded)"), "{text}");
 }
 
-// A token's timer is a Callback entry attributed to the line that made the
-// token (the constructors are #[track_caller]), so `live_sites` points at
-// the caller, not at tickwheel's internals.
+// A token's timer is an entry of kind Token (not Callback: no `Callback`
+// was made) attributed to the line that made the token (the constructors
+// are #[track_caller]), so `live_sites` points at the caller, not at
+// tickwheel's internals; the live counts keep tokens out of `callbacks`.
 #[test]
 fn deadline_entries_are_attributed_to_the_callers_line() {
     let (_clock, _driver, handle) = manual();
+    let callbacks = handle.stats().callbacks;
     let line = line!() + 1;
     let token = handle.cancel_token_with_timeout(SEC);
     let child_line = line!() + 1;
@@ -721,12 +723,17 @@ fn deadline_entries_are_attributed_to_the_callers_line() {
     let sites = handle.live_sites();
     for want in [line, child_line] {
         assert!(
-            sites.iter().any(|s| s.kind == tickwheel::Kind::Callback
+            sites.iter().any(|s| s.kind == tickwheel::Kind::Token
                 && s.location.file() == file!()
                 && s.location.line() == want),
             "no site at line {want}: {sites:?}"
         );
     }
+    assert_eq!(
+        handle.stats().callbacks,
+        callbacks,
+        "tokens are not callbacks"
+    );
     drop((token, child));
     assert!(handle.live_sites().is_empty());
 }

@@ -83,6 +83,8 @@ fn stats_are_published_with_tickwheel_names() {
     let h = driver.handle();
     let timers: Vec<_> = (1..=5).map(|i| h.timer(Duration::from_millis(i))).collect();
     let _ticker = h.ticker(Duration::from_millis(1));
+    // The only token of this test binary (the count is process-wide).
+    let _token = h.cancel_token_with_timeout(Duration::from_secs(60));
     clock.advance(Duration::from_millis(10));
 
     let values = store.0.lock().clone();
@@ -96,9 +98,14 @@ fn stats_are_published_with_tickwheel_names() {
         h.stats().fired as f64
     );
     assert_eq!(get("tickwheel_dropped_ticks{driver=metrics-test}"), 9.0);
-    assert_eq!(get("tickwheel_pending{driver=metrics-test}"), 1.0);
+    assert_eq!(get("tickwheel_pending{driver=metrics-test}"), 2.0);
     assert_eq!(get("tickwheel_live{driver=metrics-test,kind=timer}"), 5.0);
     assert_eq!(get("tickwheel_live{driver=metrics-test,kind=ticker}"), 1.0);
+    assert_eq!(
+        get("tickwheel_live{driver=metrics-test,kind=callback}"),
+        0.0
+    );
+    assert_eq!(get("tickwheel_live{driver=metrics-test,kind=token}"), 1.0);
     let samples = store.1.lock()["tickwheel_lateness_seconds{driver=metrics-test}"];
     // One sample per value handed to a channel or callback, including the
     // ticks a full channel then dropped.

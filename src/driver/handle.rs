@@ -108,8 +108,10 @@ pub(crate) struct State {
     /// Set once by `shutdown`.
     pub(crate) shutdown: bool,
     /// Live handles by kind, indexed by [`Kind`]: incremented when a handle
-    /// is created, decremented when it is dropped (or detached).
-    pub(crate) live: [usize; 3],
+    /// is created, decremented when it is dropped (or detached). The `Token`
+    /// count (tokens' deadline timers on this driver) is kept for symmetry;
+    /// [`Stats::tokens`] counts every live token of the process.
+    pub(crate) live: [usize; 4],
     /// Per-site live counts, kept only when a site threshold is configured
     /// (so the default create/drop path pays nothing for it).
     pub(crate) sites: Option<SiteTracker>,
@@ -174,7 +176,7 @@ impl Inner {
                 wheel: Wheel::new(resolution_ns),
                 next_wake: NEVER,
                 shutdown: false,
-                live: [0; 3],
+                live: [0; 4],
                 sites,
             }),
             wake: Condvar::new(),
