@@ -22,7 +22,19 @@ pub(crate) enum Clock {
     Manual(ManualClock),
 }
 
+/// How far before its start a real-clock driver puts its time zero. A
+/// deadline between time zero and the start (an `Instant` a program took
+/// before the global driver started lazily, say) is delivered exactly; one
+/// before time zero is due at once and delivered as time zero. A day costs
+/// nothing: driver time still runs 584 years from there.
+const BASE_BEFORE_START: Duration = Duration::from_secs(24 * 3600);
+
 impl Clock {
+    /// Time zero of a real-clock driver started at `start`.
+    pub(crate) fn real_base(start: Instant) -> Instant {
+        start.checked_sub(BASE_BEFORE_START).unwrap_or(start)
+    }
+
     /// The instant that is nanosecond 0 for the driver.
     pub(crate) fn base(&self) -> Instant {
         match self {

@@ -16,9 +16,11 @@ use std::time::{Duration, Instant};
 /// Semantics follow Go 1.23's `time.Timer`:
 /// - Never early: the value arrives only once the clock reached the
 ///   deadline, and the value *is* the scheduled deadline. (One exception: a
-///   deadline from before the driver started, given to [`at`](Self::at) or
-///   [`reset_at`](Self::reset_at), is due at once and delivers the instant
-///   the driver started, the earliest time it can name.)
+///   deadline earlier than the driver's time zero, given to [`at`](Self::at)
+///   or [`reset_at`](Self::reset_at), is due at once and delivers time zero,
+///   the earliest instant the driver can name. Time zero is a day before a
+///   real-clock driver started, and the creation of a
+///   [`ManualClock`](crate::ManualClock).)
 /// - One value per arming. The channel has capacity 1 and the driver never
 ///   blocks on it.
 /// - [`stop`](Self::stop) and [`reset`](Self::reset) return whether they

@@ -17,6 +17,22 @@ use tickwheel::{Driver, Timer};
 mod common;
 use common::{HANG, ms};
 
+// Issue 2, semantics 1 and 10 (found by review): a deadline taken before
+// the driver started (as before the global driver's lazy start) used to be
+// delivered as the driver's start instant, not as itself.
+#[test]
+fn a_deadline_from_before_the_driver_started_is_delivered_as_itself() {
+    let earlier = Instant::now();
+    thread::sleep(ms(2));
+    let driver = Driver::builder().build().expect("start driver");
+    let timer = driver.handle().timer_at(earlier);
+    assert_eq!(
+        timer.recv_timeout(HANG),
+        Ok(earlier),
+        "fires at once, as itself"
+    );
+}
+
 // Issue 2, semantics 1
 // After Go's time/sleep_test.go TestAfter.
 #[test]

@@ -171,9 +171,13 @@ impl Inner {
         jobs: Jobs,
         sites: Option<SiteTracker>,
     ) -> Self {
+        // Start the wheel's time at the clock's (a real clock's time zero is
+        // a day back), so the first deadlines are filed relative to now.
+        let mut wheel = Wheel::new(resolution_ns);
+        wheel.poll(clock.now().1, &mut Vec::new());
         Inner {
             state: Mutex::new(State {
-                wheel: Wheel::new(resolution_ns),
+                wheel,
                 next_wake: NEVER,
                 shutdown: false,
                 live: [0; 4],

@@ -148,7 +148,7 @@ impl Builder {
         let clock = match &self.clock {
             Some(m) => Clock::Manual(m.clone()),
             None => Clock::Real {
-                base: Instant::now(),
+                base: Clock::real_base(Instant::now()),
             },
         };
         let resolution_ns = u64::try_from(self.resolution.as_nanos()).unwrap_or(u64::MAX);
