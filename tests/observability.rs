@@ -141,16 +141,15 @@ fn idle_driver_does_not_wake() {
     // second of wall time in which the driver must not wake at all.
     let driver = Driver::builder().thread_name("idle-test").build().unwrap();
     let h = driver.handle();
+    let before = h.stats().wakeups;
     let timers: Vec<_> = (0..10_000u64)
         .map(|i| h.timer(Duration::from_secs(3600) + Duration::from_millis(i)))
         .collect();
-    // Let the driver see the first insertion and go back to sleep until the
-    // hour (that is the one wake-up the insertions may cause).
-    std::thread::sleep(Duration::from_millis(100));
-    let before = h.stats().wakeups;
     std::thread::sleep(Duration::from_secs(1));
-    let after = h.stats().wakeups;
-    assert_eq!(after, before, "the idle driver woke up");
+    // The first insertion may wake the driver once, to sleep until the hour
+    // instead of forever; whenever that wake-up happens, it is the only one.
+    let woke = h.stats().wakeups - before;
+    assert!(woke <= 1, "the idle driver woke {woke} times");
     assert_eq!(h.stats().pending, 10_000);
     drop(timers);
 }
