@@ -58,10 +58,12 @@ fn callback_runs_off_the_driving_thread() {
     clock.advance(ms(1));
     let (id, name) = rx.try_recv().expect("ran within advance");
     assert_ne!(id, thread::current().id(), "ran on the advancing thread");
-    assert_ne!(
+    // A manual-clock driver has no wheel thread: callbacks run on its
+    // callback thread, named after the driver.
+    assert_eq!(
         name.as_deref(),
-        Some("cb-test-driver"),
-        "ran on the driver thread"
+        Some("cb-test-driver-callbacks"),
+        "ran on the callback thread"
     );
 }
 
@@ -371,4 +373,77 @@ fn a_panic_dropping_a_stopped_queued_closure_is_caught() {
     assert_eq!(ran.recv_timeout(HANG), Ok(()));
     assert!(timer.try_recv().is_ok(), "a later timer fired");
     drop((blocker, queued, later));
+}
+
+// Issue 2, semantics 8 and 9 (added by test review): dropping the handle of
+// a callback that is due but not started yet (queued behind a running one)
+// stops it, as dropping an armed one does: it never runs, its closure is
+// dropped, and its entry goes away.
+#[test]
+fn dropping_the_handle_of_a_queued_callback_prevents_the_run() {
+    let (clock, driver) = manual();
+    let h = driver.handle();
+    let (started_tx, started) = bounded(1);
+    let (gate_tx, gate) = bounded::<()>(0);
+    // Due together and FIFO: the first holds the callback thread, so the
+    // second waits in the queue.
+    let blocker = h.after_func(ms(5), move || {
+        started_tx.send(()).unwrap();
+        let _ = gate.recv();
+    });
+    let (ran_tx, ran) = bounded::<()>(1);
+    let queued = h.after_func(ms(5), move || ran_tx.send(()).unwrap());
+    let (done_tx, done) = bounded(1);
+    let c = clock.clone();
+    thread::spawn(move || {
+        c.advance(ms(5));
+        done_tx.send(()).unwrap();
+    });
+    started
+        .recv_timeout(HANG)
+        .expect("the first callback started");
+    drop(queued);
+    drop(gate_tx);
+    done.recv_timeout(HANG).expect("advance returned");
+    assert_eq!(
+        ran.try_recv(),
+        Err(TryRecvError::Disconnected),
+        "a callback whose handle was dropped while queued ran"
+    );
+    drop(blocker);
+    let stats = h.stats();
+    assert_eq!((stats.pending, stats.callbacks), (0, 0), "{stats}");
+    assert!(
+        h.live_sites().is_empty(),
+        "the queued callback's entry leaked"
+    );
+}
+
+// Issue 2, semantics 9 (added by test review): where the caller's own thread
+// drops a closure that never ran (stop before it was due, or dropping the
+// handle), a panic in the drop of what it captured reaches the caller, as
+// any drop's would; the driver counts no callback panic.
+#[test]
+fn a_panic_dropping_a_closure_stopped_before_its_deadline_reaches_the_caller() {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    let (_clock, driver) = manual();
+    let h = driver.handle();
+    let bomb = PanicOnDrop;
+    let stopped = h.after_func(ms(5), move || {
+        let _b = &bomb;
+    });
+    assert!(catch_unwind(AssertUnwindSafe(|| stopped.stop())).is_err());
+    let bomb = PanicOnDrop;
+    let dropped = h.after_func(ms(5), move || {
+        let _b = &bomb;
+    });
+    assert!(catch_unwind(AssertUnwindSafe(move || drop(dropped))).is_err());
+    let s = h.stats();
+    assert_eq!(
+        (s.callback_panics, s.pending, s.callbacks),
+        (0, 0, 1),
+        "{s}"
+    );
+    drop(stopped);
+    assert_eq!(h.stats().callbacks, 0);
 }

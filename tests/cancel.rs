@@ -755,3 +755,19 @@ fn children_of_a_deadline_free_root_keep_its_driver() {
     assert_cancelled(&grandchild, CancelReason::DeadlineExceeded);
     assert_live(&root);
 }
+
+// Issue 4 (added by test review): a deadline on a driver that has shut down
+// never fires; the token is still cancelled by hand.
+#[test]
+fn a_deadline_on_a_shut_down_driver_never_fires() {
+    let (clock, driver, h) = manual();
+    let token = h.cancel_token_with_timeout(SEC);
+    driver.shutdown();
+    clock.advance(2 * SEC);
+    assert_live(&token);
+    let later = h.cancel_token_with_timeout(MS);
+    clock.advance(SEC);
+    assert_live(&later);
+    token.cancel();
+    assert_cancelled(&token, CancelReason::Cancelled);
+}

@@ -1,9 +1,10 @@
 //! Stats, live sites, reports and site thresholds (issue 5).
 
+use crossbeam_channel::TryRecvError;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tickwheel::{Driver, Kind, ManualClock};
+use tickwheel::{Driver, Handle, Kind, ManualClock};
 
 fn manual() -> (ManualClock, Driver) {
     let clock = ManualClock::new();
@@ -72,6 +73,14 @@ fn oldest_follows_virtual_time() {
     assert_eq!(site.oldest, Duration::from_secs(10));
 }
 
+/// Returns once every job queued so far on the callback thread
+/// (notifications included) has run: a zero callback queued behind them,
+/// and an `advance`, which waits for it.
+fn flush(clock: &ManualClock, h: &Handle) {
+    h.after_func(Duration::ZERO, || {}).detach();
+    clock.advance(Duration::ZERO);
+}
+
 #[test]
 fn threshold_fires_once_per_crossing() {
     let clock = ManualClock::new();
@@ -82,28 +91,61 @@ fn threshold_fires_once_per_crossing() {
         .clock(clock.clone())
         .on_site_threshold(10, move |site| {
             seen2.fetch_add(1, Ordering::SeqCst);
-            tx.send((site.kind, site.count, site.location.line()))
-                .unwrap();
+            let thread = std::thread::current().name().map(str::to_owned);
+            tx.send((site.kind, site.count, thread)).unwrap();
         })
         .build()
         .unwrap();
     let h = driver.handle();
     let make = |n| -> Vec<_> { (0..n).map(|_| h.timer(Duration::from_secs(1))).collect() };
     let mut v = make(10);
-    // Ten is not more than ten.
-    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+    flush(&clock, &h);
+    assert_eq!(
+        rx.try_recv(),
+        Err(TryRecvError::Empty),
+        "ten is not more than ten"
+    );
     v.extend(make(5)); // crosses once, at the 11th
-    let (kind, count, _line) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    flush(&clock, &h);
+    let (kind, count, thread) = rx.try_recv().expect("notified");
     assert_eq!((kind, count), (Kind::Timer, 11));
+    assert_eq!(
+        thread.as_deref(),
+        Some("tickwheel-callbacks"),
+        "runs on the callback thread"
+    );
     // Falling back to ten and rising again is a new crossing.
     v.truncate(10);
     v.extend(make(1));
-    rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    flush(&clock, &h);
+    assert!(rx.try_recv().is_ok(), "a new crossing notifies");
     // Staying above does not notify again.
     v.extend(make(20));
-    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+    flush(&clock, &h);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "no new crossing");
     assert_eq!(seen.load(Ordering::SeqCst), 2);
     drop(v);
+}
+
+#[test]
+fn a_panicking_threshold_function_is_caught_and_counted() {
+    let clock = ManualClock::new();
+    let driver = Driver::builder()
+        .clock(clock.clone())
+        .on_site_threshold(2, |_| panic!("threshold function panics (on purpose)"))
+        .build()
+        .unwrap();
+    let h = driver.handle();
+    let timers: Vec<_> = (0..3).map(|_| h.timer(Duration::from_secs(1))).collect();
+    flush(&clock, &h);
+    assert_eq!(h.stats().callback_panics, 1, "caught and counted");
+    // The callback thread survived it.
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    h.after_func(Duration::ZERO, move || tx.send(()).unwrap())
+        .detach();
+    clock.advance(Duration::ZERO);
+    assert_eq!(rx.try_recv(), Ok(()));
+    drop(timers);
 }
 
 #[test]

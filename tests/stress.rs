@@ -717,11 +717,13 @@ fn schedule_slots(
     (order, done_rx, callbacks)
 }
 
-/// The same order check with everything due in one big `advance`, and on
-/// the real clock, where callbacks (run one at a time on one thread) make
-/// the order observable.
+/// The same order check with every deadline passed by one long `advance`
+/// (the manual clock still steps to each deadline in turn; a late driver
+/// step that collects several at once is `a_late_step_queues_callbacks_in_
+/// deadline_order` in `src/driver/run.rs`), and on the real clock, where
+/// callbacks (run one at a time on one thread) make the order observable.
 #[test]
-fn callbacks_run_in_deadline_order_in_one_batch_and_on_the_real_clock() {
+fn callbacks_run_in_deadline_order_over_one_long_advance_and_on_the_real_clock() {
     let clock = ManualClock::new();
     let driver = Driver::builder().clock(clock.clone()).build().unwrap();
     let (order, _done, callbacks) = schedule_slots(&driver.handle(), Duration::from_millis(20));

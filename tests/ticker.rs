@@ -327,3 +327,19 @@ fn go_chan_ticker() {
     tim.reset(Duration::from_secs(3600));
     assert_silent(&tim);
 }
+
+// Issue 2, semantics 10 (added by test review): a period the driver cannot
+// count (584 years or more) reads back as the longest it can, and such a
+// ticker never ticks, but it is armed (as in Go) until stopped.
+#[test]
+fn a_period_beyond_the_drivers_range_reads_as_its_longest_and_never_ticks() {
+    let (clock, driver) = manual();
+    let h = driver.handle();
+    let ticker = h.ticker(Duration::MAX);
+    assert_eq!(ticker.period(), Duration::from_nanos(u64::MAX));
+    assert_eq!(h.stats().pending, 1);
+    clock.advance(Duration::from_secs(1000 * 365 * 24 * 3600));
+    assert_eq!(ticker.try_recv(), Err(TryRecvError::Empty));
+    ticker.stop();
+    assert_eq!(h.stats().pending, 0);
+}

@@ -33,6 +33,44 @@ fn timer_is_never_early_and_delivers_its_deadline() {
     assert_eq!(timer.try_recv(), Ok(t0 + ms(5)));
 }
 
+// Issue 2, semantics 1 (added by test review): "never early" at the
+// driver, not only at the wheel. On a manual clock the driver steps exactly
+// to each deadline, so a timer alone cannot tell a step that collects
+// `now + 1` from one that collects `now`: a second entry 1 ns later can.
+// Timers, a ticker and a callback, each 1 ns after a timer that fires.
+#[test]
+fn an_entry_one_ns_after_a_due_one_is_not_delivered_with_it() {
+    let (clock, driver) = manual();
+    let h = driver.handle();
+    let t0 = clock.now();
+    let first = h.timer(ms(5));
+    let next = h.timer(ms(5) + NS);
+    let ticker = h.ticker(ms(5) + NS);
+    let (tx, rx) = bounded(1);
+    let cb = h.after_func(ms(5) + NS, move || tx.send(()).unwrap());
+
+    clock.advance(ms(5));
+    assert_eq!(first.try_recv(), Ok(t0 + ms(5)));
+    assert_silent(&next);
+    assert_eq!(
+        ticker.try_recv(),
+        Err(TryRecvError::Empty),
+        "ticker 1 ns early"
+    );
+    assert_eq!(
+        rx.try_recv(),
+        Err(TryRecvError::Empty),
+        "callback 1 ns early"
+    );
+    assert_eq!(h.stats().fired, 1);
+
+    clock.advance(NS);
+    assert_eq!(next.try_recv(), Ok(t0 + ms(5) + NS));
+    assert_eq!(ticker.try_recv(), Ok(t0 + ms(5) + NS));
+    assert_eq!(rx.try_recv(), Ok(()));
+    drop(cb);
+}
+
 // Issue 2, semantics 1
 // Ported from Go's time/tick_test.go TestAfterTimes: a value read long after
 // the deadline is still the deadline, not the time it was read.

@@ -227,7 +227,7 @@ fn write_timer_slack() -> std::io::Result<()> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use crate::driver::Handle;
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     const MS: u64 = 1_000_000;
 
@@ -256,6 +256,45 @@ mod tests {
             h.inner.clock.instant_of(created + 60 * MS)
         );
         assert_eq!(ticker.dropped(), 4);
+    }
+
+    // Issue 2, semantics 9 (added by test review): a driver that wakes late
+    // collects several callbacks in one step; the wheel yields a slot in
+    // arming order, so the step itself must hand them to the callback thread
+    // in deadline order (equal deadlines in arming order). Decided without
+    // real time: the test plays the driver and reads the job queue.
+    #[test]
+    fn a_late_step_queues_callbacks_in_deadline_order() {
+        use crate::driver::callbacks::Job;
+        use std::sync::{Arc, Mutex};
+        let (h, jobs) = Handle::without_threads();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        // Offsets in µs from a common base, armed in a scrambled order: the
+        // first five share one 1 ms slot, the rest are slots (and a level)
+        // apart; 1500 appears twice (ids 5 and 8).
+        let offsets = [700u64, 300, 900, 300, 100, 1500, 64_000, 2, 1500];
+        let base = Instant::now() + Duration::from_millis(3);
+        let handles: Vec<_> = offsets
+            .iter()
+            .enumerate()
+            .map(|(id, &us)| {
+                let log = log.clone();
+                h.after_func_at(base + Duration::from_micros(us), move || {
+                    log.lock().unwrap().push(id)
+                })
+            })
+            .collect();
+        h.step_at(h.inner.clock.ns_of(base) + 100 * MS);
+        for job in jobs.try_iter() {
+            let Job::Run { f, .. } = job else {
+                panic!("only callbacks were queued")
+            };
+            f();
+        }
+        let mut want: Vec<usize> = (0..offsets.len()).collect();
+        want.sort_by_key(|&id| offsets[id]); // stable: ties in arming order
+        assert_eq!(*log.lock().unwrap(), want);
+        drop(handles);
     }
 
     /// The one armed entry's deadline.
