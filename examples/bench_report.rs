@@ -899,6 +899,8 @@ struct CriterionRow {
     function: String,
     value: Option<String>,
     median_ns: f64,
+    /// The 95 % confidence interval of the median.
+    ci: (f64, f64),
 }
 
 /// The criterion results this report may judge from: only those measured
@@ -1000,6 +1002,10 @@ fn read_criterion_bench(new: &Path) -> Option<CriterionRow> {
         function: bench["function_id"].as_str()?.to_string(),
         value: bench["value_str"].as_str().map(str::to_string),
         median_ns: est["median"]["point_estimate"].as_f64()?,
+        ci: (
+            est["median"]["confidence_interval"]["lower_bound"].as_f64()?,
+            est["median"]["confidence_interval"]["upper_bound"].as_f64()?,
+        ),
     })
 }
 
@@ -1058,10 +1064,79 @@ impl CriterionData {
     }
 
     fn get(&self, group: &str, function: &str, value: Option<&str>) -> Option<f64> {
+        self.est(group, function, value).map(|e| e.mid)
+    }
+
+    /// A median with its confidence interval.
+    fn est(&self, group: &str, function: &str, value: Option<&str>) -> Option<Est> {
         self.rows
             .iter()
             .find(|r| r.group == group && r.function == function && r.value.as_deref() == value)
-            .map(|r| r.median_ns)
+            .map(|r| Est {
+                lo: r.ci.0,
+                mid: r.median_ns,
+                hi: r.ci.1,
+            })
+    }
+}
+
+/// A figure and its uncertainty: criterion's median with the 95 %
+/// confidence interval of it, or a figure of this report's (`lo == mid ==
+/// hi`).
+#[derive(Clone, Copy, Debug)]
+struct Est {
+    lo: f64,
+    mid: f64,
+    hi: f64,
+}
+
+impl Est {
+    fn exact(x: f64) -> Est {
+        Est {
+            lo: x,
+            mid: x,
+            hi: x,
+        }
+    }
+
+    fn measured(&self) -> bool {
+        measured(self.mid) && measured(self.lo) && measured(self.hi)
+    }
+}
+
+impl std::fmt::Display for Est {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.lo == self.hi {
+            write!(f, "{:.1} ns", self.mid)
+        } else {
+            write!(
+                f,
+                "{:.1} ns (95 % CI {:.1}–{:.1})",
+                self.mid, self.lo, self.hi
+            )
+        }
+    }
+}
+
+/// `x ≤ k·y`, decided only where the intervals agree.
+fn judge_le(x: Est, k: f64, y: Est) -> Verdict {
+    if x.hi <= k * y.lo {
+        Verdict::Pass
+    } else if x.lo > k * y.hi {
+        Verdict::Miss
+    } else {
+        Verdict::TooClose
+    }
+}
+
+/// `x < c`, decided only where the interval is clear of `c`.
+fn judge_lt(x: Est, c: f64) -> Verdict {
+    if x.hi < c {
+        Verdict::Pass
+    } else if x.lo >= c {
+        Verdict::Miss
+    } else {
+        Verdict::TooClose
     }
 }
 
@@ -1346,6 +1421,8 @@ enum Verdict {
     NotJudged,
     /// A figure it needs is missing: never counted as a pass.
     NotMeasured,
+    /// The threshold lies within the figures' confidence intervals.
+    TooClose,
 }
 
 impl Target {
@@ -1354,6 +1431,10 @@ impl Target {
             verdict: if pass { Verdict::Pass } else { Verdict::Miss },
             text,
         }
+    }
+
+    fn judged(verdict: Verdict, text: String) -> Self {
+        Target { verdict, text }
     }
 
     fn not_measured(text: String) -> Self {
@@ -1369,6 +1450,7 @@ impl Target {
             Verdict::Miss => "MISS",
             Verdict::NotJudged => "NOT JUDGED",
             Verdict::NotMeasured => "NOT MEASURED",
+            Verdict::TooClose => "TOO CLOSE TO CALL",
         }
     }
 }
@@ -1477,6 +1559,33 @@ impl Report {
             .map_or(f64::NAN, |(_, v)| *v)
     }
 
+    /// A create + cancel figure, with criterion's interval when it is
+    /// criterion's.
+    fn create_est(&self, name: &str) -> Est {
+        let from_criterion = self
+            .criterion
+            .as_ref()
+            .filter(|_| self.micro == Micro::Criterion)
+            .and_then(|c| c.est("create_cancel", name, None));
+        from_criterion.unwrap_or_else(|| Est::exact(self.create_ns(name)))
+    }
+
+    /// A flatness figure at `count` pending (NaN if not measured).
+    fn flat_est(&self, name: &str, count: usize) -> Est {
+        let from_criterion = self
+            .criterion
+            .as_ref()
+            .filter(|_| self.micro == Micro::Criterion)
+            .and_then(|c| c.est("pending", name, Some(&count.to_string())));
+        from_criterion.unwrap_or_else(|| {
+            let at = self.flat.counts.iter().position(|&n| n == count);
+            let v = at
+                .and_then(|i| Some(self.flat_row(name)?[i]))
+                .unwrap_or(f64::NAN);
+            Est::exact(v)
+        })
+    }
+
     fn flat_row(&self, name: &str) -> Option<&Vec<f64>> {
         self.flat
             .rows
@@ -1508,24 +1617,24 @@ impl Report {
             Micro::Own => "this process, counting allocator",
         };
         let mut micro = Vec::new();
-        let floor = self.create_ns(FLOOR);
-        let timer = self.create_ns(TW_TIMER);
+        let floor = self.create_est(FLOOR);
+        let timer = self.create_est(TW_TIMER);
         let what = "core: Timer::new(1 s) + drop ≤ 1.3× the floor (Instant::now + bounded(1))";
-        micro.push(if measured(timer) && measured(floor) {
-            Target::new(
-                timer <= 1.3 * floor,
+        micro.push(if timer.measured() && floor.measured() {
+            Target::judged(
+                judge_le(timer, 1.3, floor),
                 format!(
-                    "{what}: {timer:.1} ns vs {floor:.1} ns = {:.2}× ({src})",
-                    timer / floor
+                    "{what}: {timer} vs {floor} = {:.2}× ({src})",
+                    timer.mid / floor.mid
                 ),
             )
         } else {
             Target::not_measured(format!("{what} ({src})"))
         });
-        let cb = self.create_ns(TW_CALLBACK);
+        let cb = self.create_est(TW_CALLBACK);
         let what = "core: after_func(1 s, || ()) + drop < 80 ns";
-        micro.push(if measured(cb) {
-            Target::new(cb < 80.0, format!("{what}: {cb:.1} ns ({src})"))
+        micro.push(if cb.measured() {
+            Target::judged(judge_lt(cb, 80.0), format!("{what}: {cb} ({src})"))
         } else {
             Target::not_measured(format!("{what} ({src})"))
         });
@@ -1538,24 +1647,25 @@ impl Report {
             self.flat.counts.first() == Some(&0) && self.flat.counts.last() == Some(&big);
         for name in [TW_TIMER, TW_CALLBACK] {
             let what = format!("core: {name} create + drop flat at {big} pending (≤ 1.2× at 0)");
-            let row = self.flat_row(name).filter(|_| counts_ok);
-            micro.push(match row.map(|v| (v[v.len() - 1], v[0])) {
-                Some((b, i)) if measured(b) && measured(i) => Target::new(
-                    b <= 1.2 * i,
-                    format!("{what}: {b:.1} ns vs {i:.1} ns = {:.2}× ({src})", b / i),
-                ),
-                _ => Target::not_measured(format!("{what} ({src})")),
+            let (b, i) = (self.flat_est(name, big), self.flat_est(name, 0));
+            micro.push(if counts_ok && b.measured() && i.measured() {
+                Target::judged(
+                    judge_le(b, 1.2, i),
+                    format!("{what}: {b} vs {i} = {:.2}× ({src})", b.mid / i.mid),
+                )
+            } else {
+                Target::not_measured(format!("{what} ({src})"))
             });
         }
-        let tokio = self.create_ns(TOKIO_SLEEP);
+        let tokio = self.create_est(TOKIO_SLEEP);
         let what =
             "issue 6: Callback create + drop no slower than tokio sleep create + first poll + drop";
-        micro.push(if measured(cb) && measured(tokio) {
-            Target::new(
-                cb <= tokio,
+        micro.push(if cb.measured() && tokio.measured() {
+            Target::judged(
+                judge_le(cb, 1.0, tokio),
                 format!(
-                    "{what}: {cb:.1} ns vs {tokio:.1} ns = {:.2}× ({src})",
-                    cb / tokio
+                    "{what}: {cb} vs {tokio} = {:.2}× ({src})",
+                    cb.mid / tokio.mid
                 ),
             )
         } else {
@@ -1574,7 +1684,7 @@ impl Report {
         let core = |f: &str| {
             self.criterion
                 .as_ref()
-                .and_then(|c| c.get("create_drop", f, None))
+                .and_then(|c| c.est("create_drop", f, None))
         };
         let what = "core: Timer::new(1 s) + drop ≤ 1.3× the floor";
         t.push(
@@ -1582,11 +1692,11 @@ impl Report {
                 core("global Timer::new 1s"),
                 core("floor: bounded(1) + Instant::now"),
             ) {
-                (Some(t1), Some(f)) => Target::new(
-                    t1 <= 1.3 * f,
+                (Some(t1), Some(f)) => Target::judged(
+                    judge_le(t1, 1.3, f),
                     format!(
-                        "{what}: {t1:.1} ns vs {f:.1} ns = {:.2}× (criterion `core`)",
-                        t1 / f
+                        "{what}: {t1} vs {f} = {:.2}× (criterion `core`)",
+                        t1.mid / f.mid
                     ),
                 ),
                 _ => Target::not_measured(format!("{what} (criterion `core`)")),
@@ -1594,7 +1704,7 @@ impl Report {
         );
         let what = "core: after_func(1 s) + drop < 80 ns";
         t.push(match core("global after_func 1s") {
-            Some(a) => Target::new(a < 80.0, format!("{what}: {a:.1} ns (criterion `core`)")),
+            Some(a) => Target::judged(judge_lt(a, 80.0), format!("{what}: {a} (criterion `core`)")),
             None => Target::not_measured(format!("{what} (criterion `core`)")),
         });
         for (busy, idle) in [
@@ -1603,11 +1713,11 @@ impl Report {
         ] {
             let what = format!("core: {busy} ≤ 1.2× {idle}");
             t.push(match (core(busy), core(idle)) {
-                (Some(b), Some(i)) => Target::new(
-                    b <= 1.2 * i,
+                (Some(b), Some(i)) => Target::judged(
+                    judge_le(b, 1.2, i),
                     format!(
-                        "{what}: {b:.1} ns vs {i:.1} ns = {:.2}× (criterion `core`)",
-                        b / i
+                        "{what}: {b} vs {i} = {:.2}× (criterion `core`)",
+                        b.mid / i.mid
                     ),
                 ),
                 _ => Target::not_measured(format!("{what} (criterion `core`)")),
@@ -1842,7 +1952,7 @@ impl Report {
         let _ = writeln!(m, "## Targets\n");
         let _ = writeln!(
             m,
-            "The performance goals of the core issue and of the benchmark issue, from this report's measurements and the criterion results of section 7 (they are reported, not asserted). NOT MEASURED: a figure the target needs is missing; NOT JUDGED: measured, but by this report's own create + drop loops, whose counting allocator biases ratios towards 1.\n"
+            "The performance goals of the core issue and of the benchmark issue, from this report's measurements and the criterion results of section 7 (they are reported, not asserted). Criterion's figures are medians with their 95 % confidence intervals: PASS needs the whole interval on the right side of the threshold, MISS the whole interval on the wrong side; otherwise the line says TOO CLOSE TO CALL. NOT MEASURED: a figure the target needs is missing; NOT JUDGED: measured, but by this report's own create + drop loops, whose counting allocator biases ratios towards 1.\n"
         );
         for t in self.targets() {
             let _ = writeln!(m, "- **{}** {}", t.verdict(), t.text);
