@@ -328,6 +328,19 @@ impl CancelToken {
         make(Some(&self.node), own, None)
     }
 
+    /// A child token whose deadline is the earlier of this token's and
+    /// `deadline` (Go's `context.WithDeadline(parent, d)`). Its timer runs
+    /// where [`child_with_timeout`](Self::child_with_timeout)'s would. A
+    /// deadline already passed gives a child born cancelled.
+    #[track_caller]
+    pub fn child_with_deadline(&self, deadline: Instant) -> CancelToken {
+        let handle = match &self.node.handle {
+            Some(h) => h.clone(),
+            None => crate::handle_ref().clone(),
+        };
+        make(Some(&self.node), Some((handle, deadline)), None)
+    }
+
     /// Cancels this token and all its descendants with
     /// [`CancelReason::Cancelled`], unless it is already cancelled. See the
     /// type's documentation for what holds when it returns.

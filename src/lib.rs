@@ -64,3 +64,8 @@ pub use crossbeam_channel::{RecvError, RecvTimeoutError, TryRecvError};
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The Go idioms page's example, compiled and run as a doctest.
+#[doc = include_str!("../docs/go-idioms.md")]
+#[cfg(doctest)]
+pub struct GoIdiomsDoctests;

@@ -37,7 +37,10 @@ use std::time::{Duration, Instant};
 /// - A period shorter than the driver's resolution works (deadlines are
 ///   exact); ticks the driver cannot keep up with are dropped and counted.
 /// - Dropping the ticker removes it from the wheel: a forgotten
-///   `Ticker.Stop()` cannot leak.
+///   `Ticker.Stop()` cannot leak. A thread that loops over a ticker forever
+///   still keeps it (and itself) alive, as a goroutine does in Go: give such
+///   a loop a way out, e.g. [`iter_until`](Self::iter_until) with a
+///   [`CancelToken`](crate::CancelToken).
 ///
 /// ```
 /// use std::time::Duration;

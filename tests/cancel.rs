@@ -771,3 +771,23 @@ fn a_deadline_on_a_shut_down_driver_never_fires() {
     token.cancel();
     assert_cancelled(&token, CancelReason::Cancelled);
 }
+
+// Issue 4 (Go's `context.WithDeadline(parent, t)`, added after a docs
+// review): a child with an absolute deadline, capped by its parent's.
+#[test]
+fn child_with_deadline_is_capped_by_its_parent() {
+    let (clock, _driver, h) = manual();
+    let parent = h.cancel_token_with_timeout(2 * SEC);
+    let early = parent.child_with_deadline(clock.now() + SEC);
+    let late = parent.child_with_deadline(clock.now() + 5 * SEC);
+    let past = parent.child_with_deadline(clock.now() - MS);
+    assert_cancelled(&past, CancelReason::DeadlineExceeded);
+    clock.advance(SEC - Duration::from_nanos(1));
+    assert_live(&early);
+    clock.advance(Duration::from_nanos(1));
+    assert_cancelled(&early, CancelReason::DeadlineExceeded);
+    assert_live(&late);
+    clock.advance(SEC);
+    assert_cancelled(&late, CancelReason::DeadlineExceeded);
+    assert_cancelled(&parent, CancelReason::DeadlineExceeded);
+}
