@@ -171,7 +171,8 @@ pub struct CancelToken {
 /// What the clones of one token share.
 struct Node {
     /// 0 while not cancelled, else a [`CancelReason::code`]. Written under
-    /// `state` after the sender is dropped; read without the lock.
+    /// `state` before the sender is dropped (so a thread woken by the
+    /// disconnection finds it); read without the lock.
     reason: AtomicU8,
     /// `N`: see the module doc.
     state: Mutex<State>,
@@ -251,6 +252,8 @@ impl Node {
                 callbacks.extend(st.callback.take());
                 stack.extend(st.children.iter().filter_map(|(_, w)| w.upgrade()));
             }
+            // One `N` at a time (see the module doc): released before the
+            // next node's is taken.
             drop(st);
             visited.push(node);
         }
@@ -411,11 +414,11 @@ impl fmt::Debug for CancelToken {
 }
 
 /// Makes a node under `parent` (or a root) with an optional own deadline,
-/// and arms its timer if it needs one.
+/// and arms its timer if it needs one. `driver` is the handle it was made
+/// from, if any: with no deadline of its own or inherited, its children's
+/// deadlines still run there (a test's manual clock, say), not on the
+/// global driver.
 #[track_caller]
-/// A new token. `driver` is the handle it was made from, if any: with no
-/// deadline of its own or inherited, its children's deadlines still run
-/// there (a test's manual clock, say), not on the global driver.
 fn make(parent: Option<&Arc<Node>>, own: Own, driver: Option<Handle>) -> CancelToken {
     let inherited = parent.and_then(|p| p.deadline.zip(p.handle.clone()));
     // The own deadline counts only if it is earlier than the inherited one;
@@ -466,6 +469,9 @@ fn make(parent: Option<&Arc<Node>>, own: Own, driver: Option<Handle>) -> CancelT
             };
             let node = new_node(reason, Some(link), p.tree.clone());
             st.children.insert(Arc::downgrade(&node));
+            // The parent's `N` is released here, before the timer below is
+            // made: that takes the driver's `W`, and nothing is taken under
+            // `N` (module doc).
             node
         }
     };
@@ -483,6 +489,8 @@ fn make(parent: Option<&Arc<Node>>, own: Own, driver: Option<Handle>) -> CancelT
             None => st.callback.replace(callback),
             Some(_) => Some(callback),
         };
+        // Release `N` first: `garbage` is a callback, whose drop takes its
+        // driver's `W`, and nothing is taken under `N` (module doc).
         drop(st);
         drop(garbage);
     }

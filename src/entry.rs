@@ -26,7 +26,7 @@
 //!
 //! | state       | closure is          | `stop()` does                 | handle dropped               |
 //! |-------------|---------------------|-------------------------------|------------------------------|
-//! | `Armed`     | in the entry        | disarm, drop `f`: **true**    | entry removed                |
+//! | `Armed`     | in the entry        | disarm, drop `f`: **true**    | entry removed; by `detach`: marked detached, runs later |
 //! | `Queued`    | in the callback queue | → `Cancelled`: **true**     | marked detached              |
 //! | `Cancelled` | in the queue, will be dropped unrun | false         | marked detached              |
 //! | `Running`   | running             | false                         | marked detached              |

@@ -192,6 +192,9 @@ impl ManualClock {
                 if st.shutdown || st.wheel.next_deadline().is_none_or(|n| n > t) {
                     continue;
                 }
+                // `step` releases W (it consumes the guard) and delivers;
+                // W must be free before the wait below, since the callback
+                // thread takes W to run and finish each callback.
                 drop(step(d, st, t, &mut buf));
                 // Callbacks due at `t` finish before time moves on.
                 d.jobs.wait_idle();

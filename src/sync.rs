@@ -23,12 +23,18 @@ mod model {
 
     /// `parking_lot::Mutex` in loom.
     #[derive(Debug, Default)]
-    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+    pub(crate) struct Mutex<T>(
+        /// The loom mutex.
+        loom::sync::Mutex<T>,
+    );
 
     /// `parking_lot::MutexGuard` in loom (an `Option` so that a condvar
     /// wait can move the inner guard out and back).
     #[derive(Debug)]
-    pub(crate) struct MutexGuard<'a, T>(Option<loom::sync::MutexGuard<'a, T>>);
+    pub(crate) struct MutexGuard<'a, T>(
+        /// The loom guard; `None` only while a condvar wait holds it.
+        Option<loom::sync::MutexGuard<'a, T>>,
+    );
 
     impl<T> Mutex<T> {
         pub(crate) fn new(t: T) -> Self {
@@ -55,7 +61,10 @@ mod model {
 
     /// `parking_lot::Condvar` in loom.
     #[derive(Debug, Default)]
-    pub(crate) struct Condvar(loom::sync::Condvar);
+    pub(crate) struct Condvar(
+        /// The loom condvar.
+        loom::sync::Condvar,
+    );
 
     impl Condvar {
         pub(crate) fn new() -> Self {

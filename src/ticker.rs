@@ -165,7 +165,9 @@ impl Ticker {
         let inner = &self.handle.inner;
         let mut st = inner.state.lock();
         st.wheel.disarm(self.key);
-        // Release W before waiting on D: the driver holds D without W.
+        // Release W before waiting on D: nothing below needs W, so other
+        // handles and the driver need not wait for this delivery too. (Waiting
+        // under W would not deadlock: whoever holds D never waits for W.)
         drop(st);
         inner.wait_for_delivery();
         // A tick may sit in the channel even while the ticker was armed.

@@ -167,8 +167,9 @@ impl Timer {
             // rule 3).
             return true;
         }
-        // Release W before waiting on D (lock order: never W while D is
-        // taken by someone who wants W — the driver holds D without W).
+        // Release W before waiting on D: nothing below needs W, so other
+        // handles and the driver need not wait for this delivery too. (Waiting
+        // under W would not deadlock: whoever holds D never waits for W.)
         drop(st);
         inner.wait_for_delivery();
         inner.chan_point();

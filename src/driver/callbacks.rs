@@ -175,6 +175,8 @@ pub(crate) fn run_one(inner: &Inner, key: Key, f: Func) {
         *state = CallbackState::Done;
     }
     let garbage = finish(inner, &mut st, key);
+    // Release W before dropping the removed entry (ground rule 4; its
+    // closure is gone already, so this is only the rule kept uniformly).
     drop(st);
     drop(garbage);
 }

@@ -64,10 +64,14 @@ impl std::ops::Deref for InnerRef {
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let st = self.inner.state.lock();
+        let (pending, shutdown) = (st.wheel.armed(), st.shutdown);
+        // Release W before writing to the caller's formatter: a writer may
+        // be slow, or make a timer on this driver (W is not re-entrant).
+        drop(st);
         f.debug_struct("Handle")
             .field("thread", &self.inner.name)
-            .field("pending", &st.wheel.armed())
-            .field("shutdown", &st.shutdown)
+            .field("pending", &pending)
+            .field("shutdown", &shutdown)
             .finish()
     }
 }
@@ -383,6 +387,8 @@ impl Inner {
         let st = self.state.lock();
         let pending = st.wheel.armed();
         let live = st.live;
+        // Release W before the snapshot: it sorts up to `LATENESS_WINDOW`
+        // samples under the lateness ring's own lock.
         drop(st);
         self.counters.snapshot(pending, live)
     }
