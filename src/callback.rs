@@ -21,8 +21,9 @@ use std::time::{Duration, Instant};
 ///   usual), counted in [`Stats::callback_panics`](crate::Stats), and later
 ///   callbacks still run. So is a panic in the `Drop` of what `f` captured
 ///   when the driver drops `f` unrun (stopped after it was due, or at
-///   shutdown). Where your own thread drops `f` (`stop` before it was due,
-///   or dropping the handle), such a panic reaches you, as any drop's would.
+///   shutdown). Where your own thread drops `f` (`stop`, or dropping the
+///   handle, before it was due), such a panic reaches you, as any drop's
+///   would.
 /// - `f` may create, stop and reset timers, including of the same driver.
 ///
 /// ```

@@ -130,6 +130,7 @@ pub(crate) struct TickerShared {
 
 /// Which kind of handle an entry belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Kind {
     /// A [`Timer`](crate::Timer).
     Timer,

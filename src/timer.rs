@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 ///   deadline earlier than the driver's time zero, given to [`at`](Self::at)
 ///   or [`reset_at`](Self::reset_at), is due at once and delivers time zero,
 ///   the earliest instant the driver can name. Time zero is a day before a
-///   real-clock driver started, and the creation of a
+///   real-clock driver started, where the platform's monotonic clock
+///   reaches back that far (else the start), and the creation of a
 ///   [`ManualClock`](crate::ManualClock).)
 /// - One value per arming. The channel has capacity 1 and the driver never
 ///   blocks on it.

@@ -407,3 +407,22 @@ fn a_detached_callback_armed_at_shutdown_leaves_no_entry() {
     driver.shutdown();
     assert_eq!(h.live_sites(), Vec::new(), "its entry was removed");
 }
+
+// Issue 2, semantics 11 (found by review): a callback made after shutdown
+// drops its closure at once; a panic in that drop escaped before the
+// handle existed, leaving its entry and live count behind.
+#[test]
+fn a_panicking_drop_of_a_callback_born_after_shutdown_is_caught() {
+    let (_clock, driver) = manual();
+    let h = driver.handle();
+    driver.shutdown();
+    let bomb = PanicOnDrop;
+    let cb = h.after_func(ms(1), move || {
+        let _b = &bomb;
+    });
+    let s = h.stats();
+    assert_eq!((s.callbacks, s.callback_panics), (1, 1), "{s}");
+    drop(cb);
+    assert_eq!(h.stats().callbacks, 0);
+    assert_eq!(h.live_sites(), Vec::new());
+}

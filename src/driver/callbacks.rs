@@ -37,10 +37,20 @@ pub(crate) enum Job {
 pub(crate) struct Jobs {
     /// Sending side of the queue (unbounded: the driver never blocks).
     tx: Sender<Job>,
-    /// `Run` jobs queued or running.
-    outstanding: Mutex<usize>,
-    /// Notified when `outstanding` drops to zero.
+    /// Jobs not finished, and whether the queue still takes notifications.
+    outstanding: Mutex<Outstanding>,
+    /// Notified when the count of `outstanding` drops to zero.
     idle: Condvar,
+}
+
+/// What [`Jobs::outstanding`] guards.
+#[derive(Debug, Default)]
+struct Outstanding {
+    /// Jobs (runs and notifications) queued or running.
+    count: usize,
+    /// Set by the callback thread when it takes `Stop`: from then on a
+    /// notification is handed back instead of queued.
+    closed: bool,
 }
 
 thread_local! {
@@ -59,7 +69,7 @@ impl Jobs {
         (
             Jobs {
                 tx,
-                outstanding: Mutex::new(0),
+                outstanding: Mutex::new(Outstanding::default()),
                 idle: Condvar::new(),
             },
             rx,
@@ -68,7 +78,7 @@ impl Jobs {
 
     /// Queues `Run` jobs; never blocks.
     pub(crate) fn push(&self, jobs: impl ExactSizeIterator<Item = Job>) {
-        *self.outstanding.lock() += jobs.len();
+        self.outstanding.lock().count += jobs.len();
         for job in jobs {
             // Only the driver queues `Run` jobs, and only before shutdown has
             // stopped it (joined its thread, or waited out a manual-clock
@@ -84,17 +94,27 @@ impl Jobs {
     /// that thread has exited: a shutdown raced the notification (it is sent
     /// by whichever thread made the handle, with no lock held).
     pub(crate) fn push_notify(&self, f: Func) -> Result<(), Func> {
-        *self.outstanding.lock() += 1;
-        match self.tx.send(Job::Notify(f)) {
-            Ok(()) => Ok(()),
-            Err(SendError(job)) => {
-                self.finished_one();
-                match job {
-                    Job::Notify(f) => Err(f),
-                    _ => unreachable!("sent a notification, got another job back"),
-                }
-            }
+        let mut o = self.outstanding.lock();
+        if o.closed {
+            return Err(f);
         }
+        // Sent with the lock held: the callback thread closes the queue
+        // under it and then drains what was sent before, so a notification
+        // is run, dropped by that drain, or handed back here; never lost
+        // with its count.
+        match self.tx.send(Job::Notify(f)) {
+            Ok(()) => {
+                o.count += 1;
+                Ok(())
+            }
+            Err(SendError(Job::Notify(f))) => Err(f),
+            Err(SendError(_)) => unreachable!("sent a notification, got another job back"),
+        }
+    }
+
+    /// Takes no more notifications (the callback thread, on `Stop`).
+    fn close(&self) {
+        self.outstanding.lock().closed = true;
     }
 
     /// Asks the callback thread to exit.
@@ -105,16 +125,16 @@ impl Jobs {
 
     /// Blocks until every queued job has finished.
     pub(crate) fn wait_idle(&self) {
-        let mut n = self.outstanding.lock();
-        while *n > 0 {
-            self.idle.wait(&mut n);
+        let mut o = self.outstanding.lock();
+        while o.count > 0 {
+            self.idle.wait(&mut o);
         }
     }
 
     fn finished_one(&self) {
-        let mut n = self.outstanding.lock();
-        *n -= 1;
-        if *n == 0 {
+        let mut o = self.outstanding.lock();
+        o.count -= 1;
+        if o.count == 0 {
             self.idle.notify_all();
         }
     }
@@ -125,7 +145,17 @@ pub(crate) fn run(inner: &Inner, rx: Receiver<Job>) {
     ON_CALLBACK_THREAD.with(|c| c.set(true));
     while let Ok(job) = rx.recv() {
         match job {
-            Job::Stop => break,
+            Job::Stop => {
+                inner.jobs.close();
+                // What was sent before the close: only notifications can
+                // follow `Stop` (every run is queued before it). Shutdown
+                // drops them unrun, as it does unstarted callbacks.
+                for job in rx.try_iter() {
+                    inner.drop_caught(job);
+                    inner.jobs.finished_one();
+                }
+                break;
+            }
             Job::Run { key, f } => {
                 run_one(inner, key, f);
                 inner.jobs.finished_one();
@@ -190,5 +220,45 @@ fn finish(
     match st.wheel.get(key).kind {
         EntryKind::Callback { detached: true, .. } => Some(inner.remove(st, key).0),
         _ => None,
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::run;
+    use crate::driver::Handle;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+
+    /// A notification that records whether it ran.
+    fn flag() -> (Arc<AtomicBool>, crate::entry::Func) {
+        let ran = Arc::new(AtomicBool::new(false));
+        let r = ran.clone();
+        (ran, Box::new(move || r.store(true, SeqCst)))
+    }
+
+    // Found by review: a notification queued after `Stop` (a shutdown racing
+    // the handle that crossed a threshold) was accepted, then lost with the
+    // queue, and its count kept a manual clock's `advance` waiting for good.
+    // The callback thread now closes the queue on `Stop` and drains it.
+    #[test]
+    fn a_notification_racing_stop_is_dropped_with_its_count_or_handed_back() {
+        let (h, rx) = Handle::without_threads();
+        let jobs = &h.inner.jobs;
+        let (before_ran, before) = flag();
+        assert!(jobs.push_notify(before).is_ok());
+        jobs.stop();
+        let (raced_ran, raced) = flag();
+        assert!(jobs.push_notify(raced).is_ok(), "not closed yet: queued");
+        run(&h.inner, rx); // plays the callback thread, returns on `Stop`
+        assert!(before_ran.load(SeqCst), "queued before `Stop`: ran");
+        assert!(
+            !raced_ran.load(SeqCst),
+            "queued after `Stop`: dropped unrun"
+        );
+        assert_eq!(jobs.outstanding.lock().count, 0, "a count left behind");
+        let (late_ran, late) = flag();
+        assert!(jobs.push_notify(late).is_err(), "closed: handed back");
+        assert!(!late_ran.load(SeqCst));
     }
 }

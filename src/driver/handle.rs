@@ -262,7 +262,9 @@ impl Inner {
         // Release W before dropping the sender or closure and before waking
         // anyone (the driver, the callback thread).
         drop(st);
-        drop(stillborn);
+        // Caught: the handle does not exist yet, so a panic here would
+        // leave its entry and live count behind.
+        self.drop_caught(stillborn);
         if wake {
             self.wake.notify_one();
         }
