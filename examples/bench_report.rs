@@ -497,9 +497,7 @@ fn measure_lateness(cfg: &Config) -> Res<Lateness> {
     let (ask, asked) = bounded::<Duration>(0);
     let (tell, told) = bounded::<i64>(0);
     let slacker = std::thread::spawn(move || -> std::io::Result<()> {
-        let link = std::fs::read_link("/proc/thread-self")?;
-        let tid = link.file_name().and_then(|s| s.to_str()).unwrap_or("self");
-        std::fs::write(format!("/proc/{tid}/timerslack_ns"), "1")?;
+        set_timer_slack_1ns()?;
         for d in asked {
             let start = Instant::now();
             std::thread::sleep(d);
@@ -602,6 +600,15 @@ const T_TICKWHEEL: &str = "tickwheel::Ticker";
 const T_SLEEP: &str = "sleep(1 ms) loop";
 const T_CB: &str = "crossbeam_channel::tick";
 const T_TOKIO: &str = "tokio::time::interval";
+const T_GRID: &str = "reference: a thread sleeping to each grid point, 1 ns slack";
+
+/// Sets the calling thread's timer slack to 1 ns, as tickwheel's driver
+/// thread does (Linux: `/proc/<tid>/timerslack_ns`).
+fn set_timer_slack_1ns() -> std::io::Result<()> {
+    let link = std::fs::read_link("/proc/thread-self")?;
+    let tid = link.file_name().and_then(|s| s.to_str()).unwrap_or("self");
+    std::fs::write(format!("/proc/{tid}/timerslack_ns"), "1")
+}
 
 /// One ticker read for a window.
 struct TickRun {
@@ -692,6 +699,31 @@ fn measure_tickers(cfg: &Config) -> Res<Tickers> {
     });
     runs.push(TickRun {
         name: T_TOKIO,
+        start,
+        got,
+        dropped: None,
+    });
+
+    // The machine's own hiccups in this run: a bare thread, with the
+    // driver's timer slack, sleeping to each point of the same grid.
+    let (start, got) = std::thread::spawn(move || -> std::io::Result<_> {
+        set_timer_slack_1ns()?;
+        let start = Instant::now();
+        let mut k = 0;
+        let got = read_ticks(start, w, || {
+            k += 1;
+            let due = start + TICK * k;
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+        });
+        Ok((start, got))
+    })
+    .join()
+    .map_err(|_| "grid sleeper panicked")??;
+    runs.push(TickRun {
+        name: T_GRID,
         start,
         got,
         dropped: None,
@@ -1841,7 +1873,7 @@ impl Report {
                 .tickers
                 .runs
                 .iter()
-                .filter(|r| r.name != T_TICKWHEEL)
+                .filter(|r| r.name != T_TICKWHEEL && r.name != T_GRID)
                 .map(|r| (r.name, r.got.len()))
                 .max_by_key(|r| r.1);
             if let Some((name, n)) = best
@@ -2138,7 +2170,8 @@ impl Report {
             "A 1 ms ticker read for {:?} by a consumer that keeps up; ticks counted until {:?} + half a period after the start. \
              Period error = interval between successive receives − 1 ms. Lag = the k-th receive − the k-th tick of the ideal grid start + k·1 ms (so each missing tick adds 1 ms). \
              \"Intervals > 1.5 ms\" counts the hiccups of the run (a tick late by over half a period, or missing); \"reported dropped\" is tickwheel's own count of ticks it dropped because the channel was still full or it woke a period late. \
-             tokio's interval starts one period in (`interval_at`), like the others.\n",
+             tokio's interval starts one period in (`interval_at`), like the others. \
+             The reference row is no ticker: a bare thread with the driver's 1 ns timer slack sleeping to each point of the same grid, run after the others. Its intervals > 1.5 ms are wake-ups this machine delayed by over half a period with nothing else running; such a delay costs a 1 ms ticker with a one-tick channel its next tick.\n",
             self.tickers.window, self.tickers.window
         );
         let stats: Vec<(&str, TickStats, Option<u64>)> = self
@@ -2149,6 +2182,7 @@ impl Report {
             .collect();
         let best_jit = stats
             .iter()
+            .filter(|s| s.0 != T_GRID) // a reference, not a contender
             .map(|s| s.1.p99_jitter_us)
             .fold(f64::INFINITY, f64::min)
             .max(0.001);
