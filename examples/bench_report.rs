@@ -1161,6 +1161,25 @@ fn judge_le(x: Est, k: f64, y: Est) -> Verdict {
     }
 }
 
+/// The target "`x` ≤ `k`·`y`", both figures in its line.
+fn ratio_target(what: &str, x: Option<Est>, k: f64, y: Option<Est>, src: &str) -> Target {
+    match (x.filter(Est::measured), y.filter(Est::measured)) {
+        (Some(x), Some(y)) => Target::judged(
+            judge_le(x, k, y),
+            format!("{what}: {x} vs {y} = {:.2}× ({src})", x.mid / y.mid),
+        ),
+        _ => Target::not_measured(format!("{what} ({src})")),
+    }
+}
+
+/// The target "`x` < `limit` ns".
+fn below_target(what: &str, x: Option<Est>, limit: f64, src: &str) -> Target {
+    match x.filter(Est::measured) {
+        Some(x) => Target::judged(judge_lt(x, limit), format!("{what}: {x} ({src})")),
+        None => Target::not_measured(format!("{what} ({src})")),
+    }
+}
+
 /// `x < c`, decided only where the interval is clear of `c`.
 fn judge_lt(x: Est, c: f64) -> Verdict {
     if x.hi < c {
@@ -1648,28 +1667,24 @@ impl Report {
             Micro::Criterion => "criterion `alternatives`",
             Micro::Own => "this process, counting allocator",
         };
-        let mut micro = Vec::new();
         let floor = self.create_est(FLOOR);
         let timer = self.create_est(TW_TIMER);
-        let what = "core: Timer::new(1 s) + drop ≤ 1.3× the floor (Instant::now + bounded(1))";
-        micro.push(if timer.measured() && floor.measured() {
-            Target::judged(
-                judge_le(timer, 1.3, floor),
-                format!(
-                    "{what}: {timer} vs {floor} = {:.2}× ({src})",
-                    timer.mid / floor.mid
-                ),
-            )
-        } else {
-            Target::not_measured(format!("{what} ({src})"))
-        });
         let cb = self.create_est(TW_CALLBACK);
-        let what = "core: after_func(1 s, || ()) + drop < 80 ns";
-        micro.push(if cb.measured() {
-            Target::judged(judge_lt(cb, 80.0), format!("{what}: {cb} ({src})"))
-        } else {
-            Target::not_measured(format!("{what} ({src})"))
-        });
+        let mut micro = vec![
+            ratio_target(
+                "core: Timer::new(1 s) + drop ≤ 1.3× the floor (Instant::now + bounded(1))",
+                Some(timer),
+                1.3,
+                Some(floor),
+                src,
+            ),
+            below_target(
+                "core: after_func(1 s, || ()) + drop < 80 ns",
+                Some(cb),
+                80.0,
+                src,
+            ),
+        ];
         // Judged only on exactly the pending counts it names.
         let big = match self.micro {
             Micro::Criterion => 1_000_000,
@@ -1678,31 +1693,21 @@ impl Report {
         let counts_ok =
             self.flat.counts.first() == Some(&0) && self.flat.counts.last() == Some(&big);
         for name in [TW_TIMER, TW_CALLBACK] {
-            let what = format!("core: {name} create + drop flat at {big} pending (≤ 1.2× at 0)");
-            let (b, i) = (self.flat_est(name, big), self.flat_est(name, 0));
-            micro.push(if counts_ok && b.measured() && i.measured() {
-                Target::judged(
-                    judge_le(b, 1.2, i),
-                    format!("{what}: {b} vs {i} = {:.2}× ({src})", b.mid / i.mid),
-                )
-            } else {
-                Target::not_measured(format!("{what} ({src})"))
-            });
+            micro.push(ratio_target(
+                &format!("core: {name} create + drop flat at {big} pending (≤ 1.2× at 0)"),
+                Some(self.flat_est(name, big)).filter(|_| counts_ok),
+                1.2,
+                Some(self.flat_est(name, 0)),
+                src,
+            ));
         }
-        let tokio = self.create_est(TOKIO_SLEEP);
-        let what =
-            "issue 6: Callback create + drop no slower than tokio sleep create + first poll + drop";
-        micro.push(if cb.measured() && tokio.measured() {
-            Target::judged(
-                judge_le(cb, 1.0, tokio),
-                format!(
-                    "{what}: {cb} vs {tokio} = {:.2}× ({src})",
-                    cb.mid / tokio.mid
-                ),
-            )
-        } else {
-            Target::not_measured(format!("{what} ({src})"))
-        });
+        micro.push(ratio_target(
+            "issue 6: Callback create + drop no slower than tokio sleep create + first poll + drop",
+            Some(cb),
+            1.0,
+            Some(self.create_est(TOKIO_SLEEP)),
+            src,
+        ));
         if self.micro == Micro::Own {
             for m in &mut micro {
                 if m.verdict != Verdict::NotMeasured {
@@ -1718,42 +1723,31 @@ impl Report {
                 .as_ref()
                 .and_then(|c| c.est("create_drop", f, None))
         };
-        let what = "core: Timer::new(1 s) + drop ≤ 1.3× the floor";
-        t.push(
-            match (
-                core("global Timer::new 1s"),
-                core("floor: bounded(1) + Instant::now"),
-            ) {
-                (Some(t1), Some(f)) => Target::judged(
-                    judge_le(t1, 1.3, f),
-                    format!(
-                        "{what}: {t1} vs {f} = {:.2}× (criterion `core`)",
-                        t1.mid / f.mid
-                    ),
-                ),
-                _ => Target::not_measured(format!("{what} (criterion `core`)")),
-            },
-        );
-        let what = "core: after_func(1 s) + drop < 80 ns";
-        t.push(match core("global after_func 1s") {
-            Some(a) => Target::judged(judge_lt(a, 80.0), format!("{what}: {a} (criterion `core`)")),
-            None => Target::not_measured(format!("{what} (criterion `core`)")),
-        });
+        let src = "criterion `core`";
+        t.push(ratio_target(
+            "core: Timer::new(1 s) + drop ≤ 1.3× the floor",
+            core("global Timer::new 1s"),
+            1.3,
+            core("floor: bounded(1) + Instant::now"),
+            src,
+        ));
+        t.push(below_target(
+            "core: after_func(1 s) + drop < 80 ns",
+            core("global after_func 1s"),
+            80.0,
+            src,
+        ));
         for (busy, idle) in [
             ("Timer 1s, 1M pending", "Timer 1s, 0 pending"),
             ("after_func 1s, 1M pending", "after_func 1s, 0 pending"),
         ] {
-            let what = format!("core: {busy} ≤ 1.2× {idle}");
-            t.push(match (core(busy), core(idle)) {
-                (Some(b), Some(i)) => Target::judged(
-                    judge_le(b, 1.2, i),
-                    format!(
-                        "{what}: {b} vs {i} = {:.2}× (criterion `core`)",
-                        b.mid / i.mid
-                    ),
-                ),
-                _ => Target::not_measured(format!("{what} (criterion `core`)")),
-            });
+            t.push(ratio_target(
+                &format!("core: {busy} ≤ 1.2× {idle}"),
+                core(busy),
+                1.2,
+                core(idle),
+                src,
+            ));
         }
         // WAITS[1] is 1 ms.
         let tw = self.lateness_p50(1, L_TICKWHEEL);
