@@ -14,7 +14,7 @@ use std::time::Duration;
 use tickwheel::{Callback, Driver, Handle, ManualClock};
 
 mod common;
-use common::{HANG, NS, PanicOnDrop, manual, ms};
+use common::{Blocker, HANG, NS, PanicOnDrop, manual, ms};
 
 // Issue 2, semantics 9
 #[test]
@@ -330,14 +330,13 @@ fn go_timer_stop_stress() {
 fn a_panic_dropping_a_stopped_queued_closure_is_caught() {
     let (clock, driver) = manual();
     let h = driver.handle();
-    let (started_tx, started) = bounded(1);
-    let (gate_tx, gate) = bounded::<()>(0);
-    // Due together, queued in this order (equal deadlines are FIFO): the
-    // first holds the callback thread, so the second waits in the queue.
-    let blocker = h.after_func(ms(5), move || {
-        started_tx.send(()).unwrap();
-        let _ = gate.recv();
-    });
+    // Due together: the first holds the callback thread, so the second
+    // waits in the queue.
+    let Blocker {
+        callback: blocker,
+        started,
+        release,
+    } = common::blocker(&h, ms(5));
     let bomb = PanicOnDrop;
     let queued = h.after_func(ms(5), move || {
         let _b = &bomb;
@@ -356,7 +355,7 @@ fn a_panic_dropping_a_stopped_queued_closure_is_caught() {
         queued.stop(),
         "stopped while queued: this call prevented it"
     );
-    drop(gate_tx);
+    drop(release);
     done.recv_timeout(HANG)
         .expect("advance returned: the callback thread finished its jobs");
     assert_eq!(
@@ -383,14 +382,13 @@ fn a_panic_dropping_a_stopped_queued_closure_is_caught() {
 fn dropping_the_handle_of_a_queued_callback_prevents_the_run() {
     let (clock, driver) = manual();
     let h = driver.handle();
-    let (started_tx, started) = bounded(1);
-    let (gate_tx, gate) = bounded::<()>(0);
-    // Due together and FIFO: the first holds the callback thread, so the
-    // second waits in the queue.
-    let blocker = h.after_func(ms(5), move || {
-        started_tx.send(()).unwrap();
-        let _ = gate.recv();
-    });
+    // Due together: the first holds the callback thread, so the second
+    // waits in the queue.
+    let Blocker {
+        callback: blocker,
+        started,
+        release,
+    } = common::blocker(&h, ms(5));
     let (ran_tx, ran) = bounded::<()>(1);
     let queued = h.after_func(ms(5), move || ran_tx.send(()).unwrap());
     let (done_tx, done) = bounded(1);
@@ -403,7 +401,7 @@ fn dropping_the_handle_of_a_queued_callback_prevents_the_run() {
         .recv_timeout(HANG)
         .expect("the first callback started");
     drop(queued);
-    drop(gate_tx);
+    drop(release);
     done.recv_timeout(HANG).expect("advance returned");
     assert_eq!(
         ran.try_recv(),

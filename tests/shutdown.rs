@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tickwheel::{Driver, Handle, ManualClock};
 
 mod common;
-use common::{HANG, PanicOnDrop, manual, ms};
+use common::{Blocker, HANG, PanicOnDrop, manual, ms};
 
 /// Spins until a shutdown running on another thread has begun: it disarms
 /// every entry under the wheel lock, so `pending` drops to 0. Callers keep
@@ -362,14 +362,13 @@ fn threads_named(prefix: &str) -> usize {
 fn stop_of_a_queued_callback_during_shutdown_returns_false() {
     let (clock, driver) = manual();
     let h = driver.handle();
-    let (started_tx, started) = bounded(1);
-    let (gate_tx, gate) = bounded::<()>(0);
-    // Due together and FIFO: the first holds the callback thread, the
-    // second stays queued.
-    let _blocker = h.after_func(ms(5), move || {
-        started_tx.send(()).unwrap();
-        let _ = gate.recv();
-    });
+    // Due together: the first holds the callback thread, the second stays
+    // queued.
+    let Blocker {
+        callback: _blocker,
+        started,
+        release,
+    } = common::blocker(&h, ms(5));
     let (ran_tx, ran) = bounded::<()>(1);
     let queued = h.after_func(ms(5), move || ran_tx.send(()).unwrap());
     let armed = h.after_func(ms(500), || {});
@@ -389,7 +388,7 @@ fn stop_of_a_queued_callback_during_shutdown_returns_false() {
         !queued.stop(),
         "queued at shutdown: the shutdown prevented it"
     );
-    drop(gate_tx);
+    drop(release);
     stopper.join().unwrap();
     advancer.join().unwrap();
     assert_eq!(ran.try_recv(), Err(TryRecvError::Disconnected), "never ran");

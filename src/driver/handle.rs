@@ -322,7 +322,10 @@ impl Inner {
             .collect();
         // A detached callback that was still armed is `Done` now, with no
         // handle left to remove its entry and no job for the callback thread
-        // to remove it after: it goes here (ground rule 1).
+        // to remove it after: it goes here (ground rule 1). No other entry
+        // is both detached and `Done` under W: whoever makes one `Done`
+        // removes it in the same hold, and a detached `Queued`, `Cancelled`
+        // or `Running` one still has its job, which removes it.
         let orphans: Vec<Entry> = st
             .wheel
             .keys_where(|e| {

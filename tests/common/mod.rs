@@ -99,3 +99,30 @@ impl Drop for PanicOnDrop {
         }
     }
 }
+
+/// A callback that, once started, holds its driver's callback thread until
+/// `release` is dropped: callbacks due with it (equal deadlines are FIFO)
+/// wait in the queue behind it.
+pub struct Blocker {
+    /// The blocking callback's handle.
+    pub callback: tickwheel::Callback,
+    /// Receives once the callback has started.
+    pub started: crossbeam_channel::Receiver<()>,
+    /// Dropping it lets the callback return.
+    pub release: crossbeam_channel::Sender<()>,
+}
+
+/// A [`Blocker`] due after `d` on `h`.
+pub fn blocker(h: &Handle, d: Duration) -> Blocker {
+    let (started_tx, started) = crossbeam_channel::bounded(1);
+    let (release, gate) = crossbeam_channel::bounded::<()>(0);
+    let callback = h.after_func(d, move || {
+        started_tx.send(()).unwrap();
+        let _ = gate.recv();
+    });
+    Blocker {
+        callback,
+        started,
+        release,
+    }
+}
