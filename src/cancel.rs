@@ -323,10 +323,7 @@ impl CancelToken {
     /// own.
     #[track_caller]
     pub fn child_with_timeout(&self, d: Duration) -> CancelToken {
-        let handle = match &self.node.handle {
-            Some(h) => h.clone(),
-            None => crate::handle_ref().clone(),
-        };
+        let handle = self.children_driver();
         let own = handle.now().checked_add(d).map(|t| (handle, t));
         make(Some(&self.node), own, None)
     }
@@ -337,11 +334,20 @@ impl CancelToken {
     /// deadline already passed gives a child born cancelled.
     #[track_caller]
     pub fn child_with_deadline(&self, deadline: Instant) -> CancelToken {
-        let handle = match &self.node.handle {
+        make(
+            Some(&self.node),
+            Some((self.children_driver(), deadline)),
+            None,
+        )
+    }
+
+    /// Where a child's own deadline runs: this token's driver (see
+    /// `Node::handle`), else the global one.
+    fn children_driver(&self) -> Handle {
+        match &self.node.handle {
             Some(h) => h.clone(),
             None => crate::handle_ref().clone(),
-        };
-        make(Some(&self.node), Some((handle, deadline)), None)
+        }
     }
 
     /// Cancels this token and all its descendants with

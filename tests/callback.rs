@@ -342,12 +342,7 @@ fn a_panic_dropping_a_stopped_queued_closure_is_caught() {
         let _b = &bomb;
         panic!("a stopped callback ran");
     });
-    let (done_tx, done) = bounded(1);
-    let c = clock.clone();
-    thread::spawn(move || {
-        c.advance(ms(5));
-        done_tx.send(()).unwrap();
-    });
+    let done = common::advance_in_background(&clock, ms(5));
     started
         .recv_timeout(HANG)
         .expect("the first callback started");
@@ -391,12 +386,7 @@ fn dropping_the_handle_of_a_queued_callback_prevents_the_run() {
     } = common::blocker(&h, ms(5));
     let (ran_tx, ran) = bounded::<()>(1);
     let queued = h.after_func(ms(5), move || ran_tx.send(()).unwrap());
-    let (done_tx, done) = bounded(1);
-    let c = clock.clone();
-    thread::spawn(move || {
-        c.advance(ms(5));
-        done_tx.send(()).unwrap();
-    });
+    let done = common::advance_in_background(&clock, ms(5));
     started
         .recv_timeout(HANG)
         .expect("the first callback started");

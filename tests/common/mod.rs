@@ -126,3 +126,16 @@ pub fn blocker(h: &Handle, d: Duration) -> Blocker {
         release,
     }
 }
+
+/// Runs `clock.advance(d)` on another thread; the receiver gets a value once
+/// it has returned (for an `advance` that waits for a callback the test
+/// holds).
+pub fn advance_in_background(clock: &ManualClock, d: Duration) -> crossbeam_channel::Receiver<()> {
+    let (done_tx, done) = crossbeam_channel::bounded(1);
+    let clock = clock.clone();
+    thread::spawn(move || {
+        clock.advance(d);
+        done_tx.send(()).unwrap();
+    });
+    done
+}
