@@ -600,7 +600,8 @@ const T_TICKWHEEL: &str = "tickwheel::Ticker";
 const T_SLEEP: &str = "sleep(1 ms) loop";
 const T_CB: &str = "crossbeam_channel::tick";
 const T_TOKIO: &str = "tokio::time::interval";
-const T_GRID: &str = "reference: a thread sleeping to each grid point, 1 ns slack";
+const T_GRID: &str =
+    "reference: a thread sleeping to each grid point, 1 ns slack, beside tickwheel::Ticker";
 
 /// Sets the calling thread's timer slack to 1 ns, as tickwheel's driver
 /// thread does (Linux: `/proc/<tid>/timerslack_ns`).
@@ -641,15 +642,45 @@ fn read_ticks(start: Instant, window: Duration, mut next: impl FnMut()) -> Vec<I
     }
 }
 
+/// A thread, with the driver's timer slack, that sleeps to each point of
+/// the grid `start + offset + k·TICK` (k = 1, 2, …) for `window`, where
+/// `start` is when it begins; it returns `start + offset` and its wake-up
+/// times.
+fn grid_sleeper(
+    window: Duration,
+    offset: Duration,
+) -> std::thread::JoinHandle<std::io::Result<(Instant, Vec<Instant>)>> {
+    std::thread::spawn(move || {
+        set_timer_slack_1ns()?;
+        let start = Instant::now() + offset;
+        let mut k = 0;
+        let got = read_ticks(start, window, || {
+            k += 1;
+            let due = start + TICK * k;
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+        });
+        Ok((start, got))
+    })
+}
+
 fn measure_tickers(cfg: &Config) -> Res<Tickers> {
     let w = cfg.ticker_window;
     let mut runs = Vec::new();
 
+    // The machine's own hiccups in the same window: a bare thread, with the
+    // driver's timer slack, sleeping to each point of a grid half a period
+    // off the ticker's (so that the two never want a core at the same
+    // moment).
+    let sleeper = grid_sleeper(w, TICK / 2);
     let start = Instant::now();
     let ticker = tickwheel::tick(TICK);
     let got = read_ticks(start, w, || {
         ticker.recv().expect("global driver alive");
     });
+    let (grid_start, grid_got) = sleeper.join().map_err(|_| "grid sleeper panicked")??;
     runs.push(TickRun {
         name: T_TICKWHEEL,
         start,
@@ -704,28 +735,10 @@ fn measure_tickers(cfg: &Config) -> Res<Tickers> {
         dropped: None,
     });
 
-    // The machine's own hiccups in this run: a bare thread, with the
-    // driver's timer slack, sleeping to each point of the same grid.
-    let (start, got) = std::thread::spawn(move || -> std::io::Result<_> {
-        set_timer_slack_1ns()?;
-        let start = Instant::now();
-        let mut k = 0;
-        let got = read_ticks(start, w, || {
-            k += 1;
-            let due = start + TICK * k;
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
-            }
-        });
-        Ok((start, got))
-    })
-    .join()
-    .map_err(|_| "grid sleeper panicked")??;
     runs.push(TickRun {
         name: T_GRID,
-        start,
-        got,
+        start: grid_start,
+        got: grid_got,
         dropped: None,
     });
     Ok(Tickers { window: w, runs })
@@ -1793,10 +1806,13 @@ impl Report {
                 let sleep = self
                     .ticker(T_SLEEP)
                     .map_or("not measured".to_string(), |s| s.ticks.to_string());
+                let machine = self.ticker(T_GRID).map_or("not measured".to_string(), |g| {
+                    format!("{} intervals over 1.5 periods", g.gaps)
+                });
                 t.push(Target::new(
                     off <= 2,
                     format!(
-                        "{what}: {} received of {} (a sleep loop, run after it: {sleep})",
+                        "{what}: {} received of {} (a sleep loop, run after it: {sleep}; a bare thread sleeping to a grid beside it, in the same window: {machine})",
                         s.ticks, s.ideal
                     ),
                 ));
@@ -2165,7 +2181,7 @@ impl Report {
              Period error = interval between successive receives − 1 ms. Lag = the k-th receive − the k-th tick of the ideal grid start + k·1 ms (so each missing tick adds 1 ms). \
              \"Intervals > 1.5 ms\" counts the hiccups of the run (a tick late by over half a period, or missing); \"reported dropped\" is tickwheel's own count of ticks it dropped because the channel was still full or it woke a period late. \
              tokio's interval starts one period in (`interval_at`), like the others. \
-             The reference row is no ticker: a bare thread with the driver's 1 ns timer slack sleeping to each point of the same grid, run after the others. Its intervals > 1.5 ms are wake-ups this machine delayed by over half a period with nothing else running; such a delay costs a 1 ms ticker with a one-tick channel its next tick.\n",
+             The reference row is no ticker: a bare thread with the driver's 1 ns timer slack sleeping to each point of a 1 ms grid, run at the same time as tickwheel's ticker, its grid half a period off the ticker's (so that the two never compete for a core at the same moment). Its intervals > 1.5 ms are wake-ups this machine delayed by over half a period during tickwheel's window; such a delay, on the driver's thread or the consumer's, costs a 1 ms ticker with a one-tick channel its next tick.\n",
             self.tickers.window, self.tickers.window
         );
         let stats: Vec<(&str, TickStats, Option<u64>)> = self
