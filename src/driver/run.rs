@@ -191,6 +191,7 @@ fn deliver(inner: &Inner, batch: &mut Vec<Delivery>, handed_at: u64) {
         }
     }
     if !jobs.is_empty() {
+        inner.chan_point();
         inner.jobs.push(jobs.into_iter());
     }
     inner.counters.fired.fetch_add(fired, Relaxed);
