@@ -268,3 +268,182 @@ fn loom_ticker_stop_vs_fire() {
         );
     });
 }
+
+/// A ticker's reset racing the delivery of a tick of its old grid: once
+/// reset returns, no tick from before it is received, then or later; the
+/// ticker is armed once, on the new grid (its first point is the reset's
+/// clock reading plus the new period), and that point is the next tick.
+#[test]
+fn loom_ticker_reset_vs_fire() {
+    loom::model(|| {
+        let (h, _jobs) = Handle::without_threads();
+        let ticker = h.ticker(Duration::from_nanos(1));
+        let d = spawn_driver(&h);
+        let period = Duration::from_secs(3600);
+        let (_, before) = h.inner.clock.now();
+        ticker.reset(period);
+        let (_, after) = h.inner.clock.now();
+        assert_eq!(
+            ticker.try_recv(),
+            Err(TryRecvError::Empty),
+            "a tick of the old grid after reset()"
+        );
+        d.join().unwrap();
+        assert_eq!(
+            ticker.try_recv(),
+            Err(TryRecvError::Empty),
+            "a stale tick later"
+        );
+        assert_eq!(h.stats().pending, 1);
+        let first = h.inner.state.lock().wheel.next_deadline();
+        let p = 3_600_000_000_000;
+        assert!(
+            first.is_some_and(|t| (before + p..=after + p).contains(&t)),
+            "armed at {first:?}, not on the new grid ({before} + {p} ..= {after} + {p})"
+        );
+        let first = first.unwrap();
+        h.step_at(first);
+        assert_eq!(
+            ticker.try_recv(),
+            Ok(h.inner.clock.instant_of(first)),
+            "the new grid's first tick"
+        );
+        assert_eq!(ticker.try_recv(), Err(TryRecvError::Empty), "ticked twice");
+    });
+}
+
+/// Dropping a ticker racing its delivery: when drop returns the entry is
+/// gone, and a receiver clone sees Disconnected at once and after the
+/// driver's pass, never a tick of the dropped ticker.
+#[test]
+fn loom_ticker_drop_vs_fire() {
+    loom::model(|| {
+        let (h, _jobs) = Handle::without_threads();
+        let ticker = h.ticker(Duration::from_nanos(1));
+        let rx = ticker.receiver().clone();
+        let d = spawn_driver(&h);
+        drop(ticker);
+        assert_eq!(h.stats().pending, 0);
+        assert_eq!(h.stats().tickers, 0);
+        h.inner.chan_point();
+        assert_eq!(
+            rx.try_recv(),
+            Err(TryRecvError::Disconnected),
+            "a tick of a dropped ticker, or its sender outlived drop()"
+        );
+        d.join().unwrap();
+        h.inner.chan_point();
+        assert_eq!(
+            rx.try_recv(),
+            Err(TryRecvError::Disconnected),
+            "a tick of a dropped ticker after the driver's pass"
+        );
+    });
+}
+
+/// The callback thread's work, in queue order, for a model with a shutdown:
+/// a `Run` job queued after the shutdown's `Stop` would run after
+/// `Driver::stop` returned (or, the thread gone, panic the driver).
+fn run_queued_until_stop(h: &Handle, jobs: &Receiver<Job>, stop_seen: &mut bool) {
+    while let Ok(job) = jobs.try_recv() {
+        match job {
+            Job::Run { key, f } => {
+                assert!(!*stop_seen, "a callback queued after Stop");
+                run_one(&h.inner, key, f);
+            }
+            Job::Stop => *stop_seen = true,
+            Job::Notify(_) => unreachable!("no site threshold in the model"),
+        }
+    }
+}
+
+/// A detached callback racing its delivery, its run and a shutdown in
+/// `Driver::stop`'s order for a manual clock (mark shut down, wait for
+/// deliveries in flight, `Stop` to the callback thread, join it); the
+/// handle is detached while the driver may be collecting or running it.
+/// The closure owns a timer of the same driver, so dropping it under `W`
+/// (ground rule 4) is a deadlock loom reports, as is any other. Asserted:
+/// no `Run` job is queued after `Stop` (so a closure that runs has finished
+/// when shutdown's join of the callback thread returns); when shutdown
+/// returns, the closure has run or was dropped unrun (either way the timer
+/// it owned is gone), its entry is gone, and no live callback is counted.
+/// The driver and the callback thread are one loom thread (`step`, then
+/// the queued jobs), as in the models above: a loom thread cannot block on
+/// the crossbeam job queue, and one that polls it hides deadlocks from loom
+/// (they show as loom's branch limit instead).
+#[test]
+fn loom_detached_callback_vs_shutdown() {
+    loom::model(|| {
+        let (h, jobs) = Handle::without_threads();
+        let owned = h.timer(Duration::MAX);
+        let cb = h.after_func(Duration::ZERO, move || drop(owned));
+        let d = {
+            let h = h.clone();
+            thread::spawn(move || {
+                fire_all(&h);
+                let mut stop_seen = false;
+                run_queued_until_stop(&h, &jobs, &mut stop_seen);
+                (jobs, stop_seen)
+            })
+        };
+        cb.detach();
+        assert!(h.inner.shut_down());
+        h.inner.wait_for_delivery();
+        h.inner.chan_point();
+        h.inner.jobs.stop();
+        let (jobs, mut stop_seen) = d.join().unwrap();
+        run_queued_until_stop(&h, &jobs, &mut stop_seen);
+        assert!(stop_seen);
+        let stats = h.stats();
+        assert_eq!(stats.timers, 0, "the closure was neither run nor dropped");
+        assert_eq!(stats.callbacks, 0, "a detached callback counted as live");
+        let left = h.inner.state.lock().wheel.values().count();
+        assert_eq!(left, 0, "the callback's entry outlived shutdown");
+    });
+}
+
+/// A timer's stop() racing shutdown and the timer's delivery: no deadlock;
+/// once shutdown (and its wait for deliveries in flight) returns, the
+/// receiver never reports Empty: at most one value, then Disconnected. If
+/// the driver sent the value, exactly one of "stop() returned true" and
+/// "the value was received" holds; if it did not, nothing is received.
+#[test]
+fn loom_stop_vs_shutdown_vs_fire() {
+    loom::model(|| {
+        let (h, _jobs) = Handle::without_threads();
+        let timer = Arc::new(h.timer(Duration::ZERO));
+        let d = spawn_driver(&h);
+        let s = {
+            let timer = timer.clone();
+            thread::spawn(move || timer.stop())
+        };
+        assert!(h.inner.shut_down());
+        h.inner.wait_for_delivery();
+        let first = timer.try_recv();
+        let stopped = s.join().unwrap();
+        d.join().unwrap();
+        assert_ne!(
+            first,
+            Err(TryRecvError::Empty),
+            "a receiver still connected after shutdown"
+        );
+        assert_eq!(
+            timer.try_recv(),
+            Err(TryRecvError::Disconnected),
+            "a second value, or a receiver still connected"
+        );
+        let sent = h.stats().fired;
+        assert!(sent <= 1, "sent {sent} values");
+        if sent == 1 {
+            assert_eq!(
+                stopped,
+                first.is_err(),
+                "stop() = {stopped}, received = {}",
+                first.is_ok()
+            );
+        } else {
+            assert!(first.is_err(), "received a value never sent");
+        }
+        assert_eq!(h.stats().pending, 0);
+    });
+}
