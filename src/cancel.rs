@@ -21,6 +21,9 @@
 //! - `N`: each node's state mutex. Held only for O(1) work, plus collecting
 //!   the children's `Weak`s during a propagation; never two at once.
 //!
+//! Both locks and the `reason` atomic come from `crate::sync`, so the loom
+//! models in `src/loom_tests.rs` check this protocol.
+//!
 //! Order: `T` then `N`. Nothing else is taken under `N` (a dropped sender
 //! only wakes receivers). Callbacks (which take the driver's `W` when
 //! dropped) and node `Arc`s (whose drop takes the parent's `N`) collected by
@@ -35,16 +38,19 @@
 
 use crate::callback::Callback;
 use crate::driver::Handle;
+use crate::sync::{AtomicU8, Mutex};
 use crate::ticker::Ticker;
 use crossbeam_channel::{Receiver, Sender, bounded, select};
-use parking_lot::Mutex;
 use slab::Slab;
 use std::fmt;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-/// Live token nodes in the process (for `Stats`).
+/// Live token nodes in the process (for `Stats`). A plain `std` atomic even
+/// under loom, not one from `crate::sync`: loom's atomics cannot be made in
+/// a `static` (their `new` is not `const`), and this statistics counter is
+/// no part of the cancellation protocol (nothing is ordered by it).
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
 /// The number of live token nodes in the process: one per token created by

@@ -1,6 +1,7 @@
-//! The sync seam: the driver's locks and atomics come from here, so that the
-//! production build uses `parking_lot` and `std` while `--cfg loom` swaps in
-//! loom's model-checked versions (see `src/loom_tests.rs`).
+//! The sync seam: the driver's and the cancel tree's locks and atomics come
+//! from here, so that the production build uses `parking_lot` and `std`
+//! while `--cfg loom` swaps in loom's model-checked versions (see
+//! `src/loom_tests.rs`).
 //!
 //! The loom side wraps loom's types in `parking_lot`'s shape (`lock()`
 //! returns the guard; `Condvar::wait` takes `&mut guard`), so the production
@@ -9,17 +10,17 @@
 #[cfg(not(loom))]
 pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::AtomicU64;
+pub(crate) use std::sync::atomic::{AtomicU8, AtomicU64};
 
 #[cfg(loom)]
-pub(crate) use self::model::{AtomicU64, Condvar, Mutex, MutexGuard};
+pub(crate) use self::model::{AtomicU8, AtomicU64, Condvar, Mutex, MutexGuard};
 
 #[cfg(loom)]
 mod model {
     use std::ops::{Deref, DerefMut};
     use std::time::Instant;
 
-    pub(crate) use loom::sync::atomic::AtomicU64;
+    pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU64};
 
     /// `parking_lot::Mutex` in loom.
     #[derive(Debug, Default)]
@@ -43,6 +44,10 @@ mod model {
 
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
             MutexGuard(Some(self.0.lock().expect("poisoned")))
+        }
+
+        pub(crate) fn get_mut(&mut self) -> &mut T {
+            self.0.get_mut().expect("poisoned")
         }
     }
 
