@@ -447,3 +447,219 @@ fn loom_stop_vs_shutdown_vs_fire() {
         assert_eq!(h.stats().pending, 0);
     });
 }
+
+/// Models of the cancel tree (`src/cancel.rs`): its tree lock `T`, node
+/// locks `N` and `reason` atomic come from `crate::sync`, so loom explores
+/// every order of their operations. Not modelled here: the nodes' `Arc` and
+/// `Weak` counts (std atomics; loom switches threads only at its own
+/// operations, so an upgrade or a last drop happens next to the loom step
+/// that follows it) and the `done()` channel's internals (its sender is
+/// dropped under `N`, so the channel is ordered by that loom lock).
+mod cancel_models {
+    use super::run_queued;
+    use crate::driver::Handle;
+    use crate::entry::Kind;
+    use crate::wheel::NEVER;
+    use crate::{CancelReason, CancelToken};
+    use crossbeam_channel::TryRecvError;
+    use loom::thread;
+    use std::time::Duration;
+
+    /// Far enough that no pass of a model reaches it, except the
+    /// `step_at(NEVER - 1)` that a model uses to fire it.
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    /// Wheel entries left on `h`, and its live count of token deadlines.
+    fn token_entries(h: &Handle) -> (usize, usize) {
+        let st = h.inner.state.lock();
+        (st.wheel.values().count(), st.live[Kind::Token as usize])
+    }
+
+    /// Asserts that `token` is cancelled with `reason` and its `done()`
+    /// reports it (disconnected, never a value).
+    fn assert_cancelled(token: &CancelToken, reason: CancelReason, what: &str) {
+        assert_eq!(token.reason(), Some(reason), "{what}: reason");
+        assert_eq!(
+            token.done().try_recv(),
+            Err(TryRecvError::Disconnected),
+            "{what}: done() still connected"
+        );
+    }
+
+    /// A parent's `cancel()` racing `child()`: once both return, the child
+    /// is cancelled with the parent's reason and its `done()` is
+    /// disconnected (Go: a child of a cancelled context is cancelled),
+    /// whether it was registered before the propagation (which then
+    /// reached it) or after (born cancelled).
+    #[test]
+    fn loom_cancel_vs_child() {
+        loom::model(|| {
+            let parent = CancelToken::new();
+            let canceller = {
+                let parent = parent.clone();
+                thread::spawn(move || parent.cancel())
+            };
+            let child = parent.child();
+            canceller.join().unwrap();
+            assert_cancelled(&parent, CancelReason::Cancelled, "parent");
+            assert_cancelled(&child, CancelReason::Cancelled, "child");
+            assert_eq!(parent.children(), 1);
+        });
+    }
+
+    /// A parent's `cancel()` racing the creation of a child with a deadline
+    /// of its own (which arms a wheel entry after the child is registered):
+    /// once both return, the child is cancelled and its wheel entry is gone
+    /// (cancelling removes the descendants' entries; a child cancelled
+    /// while its timer was being made drops that timer).
+    #[test]
+    fn loom_cancel_vs_child_with_deadline() {
+        loom::model(|| {
+            let (h, _jobs) = Handle::without_threads();
+            // No deadline of its own, but made from `h`: children's deadlines
+            // run there.
+            let parent = h.cancel_token_with_timeout(Duration::MAX);
+            let canceller = {
+                let parent = parent.clone();
+                thread::spawn(move || parent.cancel())
+            };
+            let child = parent.child_with_timeout(HOUR);
+            canceller.join().unwrap();
+            assert_cancelled(&child, CancelReason::Cancelled, "child");
+            assert_eq!(token_entries(&h), (0, 0), "the child's deadline leaked");
+        });
+    }
+
+    /// `cancel()` racing the token's own deadline firing (the driver's pass
+    /// and the callback thread's run): the first reason wins and is never
+    /// overwritten: each side, once its action returns, sees a reason, the
+    /// two agree, and the token keeps it. The deadline's entry is gone
+    /// either way.
+    #[test]
+    fn loom_cancel_vs_deadline() {
+        loom::model(|| {
+            let (h, jobs) = Handle::without_threads();
+            let token = h.cancel_token_with_timeout(HOUR);
+            let driver = {
+                let (h, token) = (h.clone(), token.clone());
+                thread::spawn(move || {
+                    h.step_at(NEVER - 1);
+                    run_queued(&h, &jobs);
+                    token.reason()
+                })
+            };
+            token.cancel();
+            let seen_by_canceller = token.reason();
+            let seen_by_driver = driver.join().unwrap();
+            assert!(seen_by_canceller.is_some(), "not cancelled after cancel()");
+            assert_eq!(
+                seen_by_canceller, seen_by_driver,
+                "the two sides saw different reasons"
+            );
+            assert_cancelled(&token, seen_by_canceller.unwrap(), "final");
+            assert_eq!(token_entries(&h), (0, 0), "the deadline's entry leaked");
+        });
+    }
+
+    /// Two `cancel()`s of one token racing: whichever returns second may
+    /// have found the token already cancelled by a propagation still in
+    /// progress, yet when each returns the whole subtree (here a child and
+    /// a grandchild) is cancelled and its `done()` disconnected (`T` is
+    /// held for a whole propagation).
+    #[test]
+    fn loom_two_cancels_of_one_tree() {
+        loom::model(|| {
+            let root = CancelToken::new();
+            let child = root.child();
+            let grandchild = child.child();
+            let other = {
+                let (root, child, grandchild) = (root.clone(), child.clone(), grandchild.clone());
+                thread::spawn(move || {
+                    root.cancel();
+                    assert_cancelled(&child, CancelReason::Cancelled, "child, other thread");
+                    assert_cancelled(&grandchild, CancelReason::Cancelled, "grandchild, other");
+                })
+            };
+            root.cancel();
+            assert_cancelled(&child, CancelReason::Cancelled, "child, this thread");
+            assert_cancelled(&grandchild, CancelReason::Cancelled, "grandchild, this");
+            other.join().unwrap();
+        });
+    }
+
+    /// Overlapping cancellations: a child's `cancel()` racing its parent's
+    /// deadline firing (so the two propagations carry different reasons).
+    /// When either returns, the whole subtree it started from is cancelled
+    /// (`T` is held for a whole propagation, so a propagation in progress
+    /// through it is complete); the child and the grandchild agree on one
+    /// reason (the first propagation to reach the child did both), which
+    /// is the child's own `Cancelled` or the parent's `DeadlineExceeded`;
+    /// the parent has `DeadlineExceeded`.
+    #[test]
+    fn loom_child_cancel_vs_parent_deadline() {
+        loom::model(|| {
+            let (h, jobs) = Handle::without_threads();
+            let parent = h.cancel_token_with_timeout(HOUR);
+            let child = parent.child();
+            let grandchild = child.child();
+            let driver = {
+                let (h, parent, grandchild) = (h.clone(), parent.clone(), grandchild.clone());
+                thread::spawn(move || {
+                    h.step_at(NEVER - 1);
+                    run_queued(&h, &jobs);
+                    // The deadline ran (nothing else removes the parent's
+                    // entry), and its propagation returned.
+                    assert_eq!(parent.reason(), Some(CancelReason::DeadlineExceeded));
+                    grandchild.reason()
+                })
+            };
+            child.cancel();
+            let child_reason = child.reason();
+            let seen_by_canceller = grandchild.reason();
+            let seen_by_driver = driver.join().unwrap();
+            assert!(child_reason.is_some(), "child not cancelled by cancel()");
+            assert_eq!(seen_by_canceller, child_reason, "grandchild after cancel()");
+            assert_eq!(
+                seen_by_driver, child_reason,
+                "grandchild after the deadline"
+            );
+            assert_cancelled(&parent, CancelReason::DeadlineExceeded, "parent");
+            assert_cancelled(&child, child_reason.unwrap(), "child");
+            assert_cancelled(&grandchild, child_reason.unwrap(), "grandchild");
+            assert_eq!(token_entries(&h), (0, 0), "the deadline's entry leaked");
+        });
+    }
+
+    /// A child's last clone dropped while its parent is being cancelled
+    /// (the propagation may hold the last strong reference and so run the
+    /// child's `Drop`, which takes the parent's `N`, on its own thread):
+    /// no deadlock (loom reports one), no panic, and once both return the
+    /// parent is cancelled with no child registered, and the child's own
+    /// deadline entry is gone.
+    ///
+    /// The `children()` call before the drop is a probe, not part of the
+    /// promise: the nodes' `Arc` counts are std atomics, invisible to loom,
+    /// so without a loom operation that conflicts with the propagation's
+    /// `upgrade` (which runs under the parent's `N`), loom would place the
+    /// drop at one point only. With it, the drop runs right after the probe
+    /// releases the parent's `N`, which loom orders before or after the
+    /// propagation's visit of the parent.
+    #[test]
+    fn loom_child_drop_vs_parent_cancel() {
+        loom::model(|| {
+            let (h, _jobs) = Handle::without_threads();
+            let parent = h.cancel_token_with_timeout(Duration::MAX);
+            let child = parent.child_with_timeout(HOUR);
+            let canceller = {
+                let parent = parent.clone();
+                thread::spawn(move || parent.cancel())
+            };
+            assert_eq!(parent.children(), 1, "the child is registered");
+            drop(child);
+            canceller.join().unwrap();
+            assert_cancelled(&parent, CancelReason::Cancelled, "parent");
+            assert_eq!(parent.children(), 0, "the dropped child is registered");
+            assert_eq!(token_entries(&h), (0, 0), "the child's deadline leaked");
+        });
+    }
+}
