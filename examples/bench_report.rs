@@ -1886,9 +1886,8 @@ impl Report {
                 .filter(|r| r.name != T_TICKWHEEL && r.name != T_GRID)
                 .map(|r| (r.name, r.got.len()))
                 .max_by_key(|r| r.1);
-            if let Some((name, n)) = best
-                && n > tw.ticks
-            {
+            // Not a let chain: those need Rust 1.88; the crate declares 1.85.
+            if let Some((name, n)) = best.filter(|&(_, n)| n > tw.ticks) {
                 out.push(format!(
                     "its 1 ms Ticker delivered {} of {} ticks against {n} for {name}",
                     tw.ticks, tw.ideal
