@@ -35,6 +35,14 @@ impl Clock {
         start.checked_sub(BASE_BEFORE_START).unwrap_or(start)
     }
 
+    /// The identity of the manual clock, if this is one.
+    pub(crate) fn manual_id(&self) -> Option<usize> {
+        match self {
+            Clock::Real { .. } => None,
+            Clock::Manual(m) => Some(m.id()),
+        }
+    }
+
     /// The instant that is nanosecond 0 for the driver.
     pub(crate) fn base(&self) -> Instant {
         match self {

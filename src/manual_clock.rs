@@ -1,11 +1,13 @@
 //! [`ManualClock`]: virtual time for deterministic tests.
 
+use crate::clock::Clock;
 use crate::clock::to_ns;
-use crate::driver::callbacks::on_callback_thread;
+use crate::driver::callbacks::{callback_clock, on_callback_thread};
 use crate::driver::handle::Inner;
 use crate::driver::run::{Buffers, step};
 use crate::sync::{AtomicU64, Mutex};
 use crate::wheel::NEVER;
+use crossbeam_channel::{Receiver, RecvError, TryRecvError};
 use std::fmt;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Weak};
@@ -51,6 +53,12 @@ use std::time::{Duration, Instant};
 ///   would wait for an `advance` that waits for it, and both hang. On the
 ///   real clock the same callback only delays later callbacks. Let such a
 ///   callback spawn a thread, or send to a channel the test reads.
+///   [`Timer::recv`](crate::Timer::recv) and
+///   [`Ticker::recv`](crate::Ticker::recv) detect the simple case (called in
+///   such a callback, on a timer or ticker of this clock with nothing to
+///   receive yet) and panic with a message instead of hanging; a callback
+///   that blocks another way (on `receiver()`, in `select!`, on
+///   `Ticker::iter`, on a `CancelToken`) still hangs.
 /// - Cost: `advance` visits every deadline on its way (about 150 ns each in
 ///   a release build), so a 1 µs ticker advanced by one second is a million
 ///   steps. Drop or stop fast tickers before advancing over long spans.
@@ -159,6 +167,12 @@ impl ManualClock {
         );
     }
 
+    /// Identifies the clock (clones share it): the address of the shared
+    /// state, never 0.
+    pub(crate) fn id(&self) -> usize {
+        Arc::as_ptr(&self.shared) as usize
+    }
+
     pub(crate) fn base(&self) -> Instant {
         self.shared.base
     }
@@ -202,6 +216,32 @@ impl ManualClock {
         }
         self.shared.now.fetch_max(goal, SeqCst);
     }
+}
+
+/// `rx.recv()` for [`Timer::recv`](crate::Timer::recv) and
+/// [`Ticker::recv`](crate::Ticker::recv) (`what` names the type), except
+/// where it would deadlock for certain: on the callback thread of a driver on
+/// the same manual clock as the channel's driver, the `advance` that would
+/// deliver a value is the one waiting for this callback to finish. There it
+/// takes what is waiting, or panics if nothing is.
+#[track_caller]
+pub(crate) fn recv_checked(
+    clock: &Clock,
+    rx: &Receiver<Instant>,
+    what: &str,
+) -> Result<Instant, RecvError> {
+    if clock.manual_id().is_some_and(|id| callback_clock() == id) {
+        return match rx.try_recv() {
+            Ok(v) => Ok(v),
+            Err(TryRecvError::Disconnected) => Err(RecvError),
+            Err(TryRecvError::Empty) => panic!(
+                "tickwheel: {what}::recv() in a callback of a ManualClock driver, with nothing to receive yet: \
+                 only an advance of the same clock can deliver it, and that advance waits for this callback \
+                 to finish, so it would deadlock. Let the callback spawn a thread, or send to a channel the test reads"
+            ),
+        };
+    }
+    rx.recv()
 }
 
 fn next_deadline(d: &Inner) -> Option<u64> {

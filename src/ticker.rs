@@ -3,6 +3,7 @@
 use crate::clock::{add_ns, to_ns};
 use crate::driver::Handle;
 use crate::entry::{EntryKind, Kind, TickerShared};
+use crate::manual_clock::recv_checked;
 use crate::sync::AtomicU64;
 use crate::wheel::Key;
 use crossbeam_channel::{Receiver, RecvError, RecvTimeoutError, TryRecvError, bounded};
@@ -131,8 +132,16 @@ impl Ticker {
     /// # Errors
     ///
     /// `RecvError` if the driver shut down.
+    ///
+    /// # Panics
+    ///
+    /// In a callback of a driver on a [`ManualClock`](crate::ManualClock),
+    /// on a ticker of a driver on the same clock with no tick waiting: only
+    /// an `advance` can deliver one, and the `advance` that ran the callback
+    /// waits for it to finish, so this would deadlock.
+    #[track_caller]
     pub fn recv(&self) -> Result<Instant, RecvError> {
-        self.rx.recv()
+        recv_checked(&self.handle.inner.clock, &self.rx, "Ticker")
     }
 
     /// Takes a tick if one is waiting.

@@ -4,6 +4,7 @@
 use crate::clock::add_ns;
 use crate::driver::Handle;
 use crate::entry::{EntryKind, Kind};
+use crate::manual_clock::recv_checked;
 use crate::wheel::Key;
 use crossbeam_channel::{Receiver, RecvError, RecvTimeoutError, Sender, TryRecvError, bounded};
 use std::fmt;
@@ -131,8 +132,16 @@ impl Timer {
     /// `RecvError` if the driver shut down first. A stopped timer's `recv`
     /// blocks until it is reset (as in Go), so don't `recv` on a timer you
     /// stopped.
+    ///
+    /// # Panics
+    ///
+    /// In a callback of a driver on a [`ManualClock`](crate::ManualClock),
+    /// on a timer of a driver on the same clock that has not fired: only an
+    /// `advance` can make it fire, and the `advance` that ran the callback
+    /// waits for it to finish, so this would deadlock.
+    #[track_caller]
     pub fn recv(&self) -> Result<Instant, RecvError> {
-        self.rx.recv()
+        recv_checked(&self.handle.inner.clock, &self.rx, "Timer")
     }
 
     /// Takes the value if the timer has fired.

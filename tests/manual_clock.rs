@@ -13,7 +13,7 @@ use std::time::Duration;
 use tickwheel::{Driver, Handle, ManualClock};
 
 mod common;
-use common::{NS, manual, ms, us};
+use common::{HANG, NS, manual, ms, real_driver, us};
 
 // Issue 3, semantics 1
 #[test]
@@ -316,4 +316,101 @@ fn advance_from_inside_a_callback_panics_instead_of_deadlocking() {
     let msg = rx.try_recv().unwrap().expect("advance panicked");
     assert!(msg.contains("advance"), "message {msg:?}");
     assert_eq!(clock.elapsed(), ms(1));
+}
+
+/// The panic message of `f`, if it panics.
+fn panic_message(f: impl FnOnce()) -> Option<String> {
+    let e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).err()?;
+    e.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| e.downcast_ref::<String>().cloned())
+}
+
+// ManualClock docs: a callback that blocks on a later virtual deadline would
+// hang `advance`; `Timer::recv` sees that case and panics instead.
+#[test]
+fn timer_recv_in_a_callback_of_the_same_clock_panics_instead_of_deadlocking() {
+    let (clock, driver) = manual();
+    let h = driver.handle();
+    let (tx, rx) = bounded(1);
+    let h2 = h.clone();
+    h.after_func(ms(1), move || {
+        let later = h2.timer(ms(1));
+        tx.send(panic_message(|| {
+            let _ = later.recv();
+        }))
+        .unwrap();
+    })
+    .detach();
+    clock.advance(ms(1));
+    let msg = rx.try_recv().unwrap().expect("Timer::recv panicked");
+    assert!(
+        msg.contains("Timer::recv") && msg.contains("deadlock"),
+        "message {msg:?}"
+    );
+    assert_eq!(driver.handle().stats().callback_panics, 0, "caught inside");
+}
+
+// The same for a ticker of another driver on the same clock.
+#[test]
+fn ticker_recv_in_a_callback_on_another_driver_of_the_same_clock_panics() {
+    let (clock, a) = manual();
+    let b = Driver::builder().clock(clock.clone()).build().unwrap();
+    let ticker = b.handle().ticker(ms(5));
+    let (tx, rx) = bounded(1);
+    a.handle()
+        .after_func(ms(1), move || {
+            tx.send(panic_message(|| {
+                let _ = ticker.recv();
+            }))
+            .unwrap();
+        })
+        .detach();
+    clock.advance(ms(1));
+    let msg = rx.try_recv().unwrap().expect("Ticker::recv panicked");
+    assert!(
+        msg.contains("Ticker::recv") && msg.contains("deadlock"),
+        "message {msg:?}"
+    );
+}
+
+// No false alarm: a value already delivered (the timer is due at the same
+// step as the callback, and values are in their channels before callbacks
+// start) is received.
+#[test]
+fn recv_in_a_callback_takes_a_value_already_delivered() {
+    let (clock, driver) = manual();
+    let h = driver.handle();
+    let timer = h.timer(ms(1));
+    let (tx, rx) = bounded(1);
+    h.after_func(ms(1), move || tx.send(timer.recv()).unwrap())
+        .detach();
+    clock.advance(ms(1));
+    assert_eq!(rx.try_recv().unwrap(), Ok(clock.now()));
+}
+
+// No false alarm on the callback thread of a real-clock driver: nothing
+// there waits for the manual clock's advance, so `recv` blocks until the
+// test advances. (The gate makes it likely that the callback is already in
+// `recv`, with nothing to receive, when the advance comes.)
+#[test]
+fn recv_in_a_callback_of_a_real_clock_driver_waits_for_the_manual_clock() {
+    let (clock, driver) = manual();
+    let real = real_driver("tw-real-callback");
+    let timer = driver.handle().timer(ms(1));
+    let (started_tx, started) = bounded(1);
+    let (tx, rx) = bounded(1);
+    real.handle()
+        .after_func(Duration::ZERO, move || {
+            started_tx.send(()).unwrap();
+            tx.send(timer.recv()).unwrap();
+        })
+        .detach();
+    started.recv_timeout(HANG).expect("callback started");
+    clock.advance(ms(1));
+    assert_eq!(
+        rx.recv_timeout(HANG)
+            .expect("the callback panicked or hung"),
+        Ok(clock.now())
+    );
 }

@@ -56,11 +56,20 @@ struct Outstanding {
 thread_local! {
     /// Set on callback threads, to refuse what would deadlock there.
     static ON_CALLBACK_THREAD: Cell<bool> = const { Cell::new(false) };
+    /// On the callback thread of a driver on a manual clock, that clock's
+    /// [`id`](crate::ManualClock::id); 0 on any other thread.
+    static CALLBACK_CLOCK: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Whether the current thread is some driver's callback thread.
 pub(crate) fn on_callback_thread() -> bool {
     ON_CALLBACK_THREAD.with(Cell::get)
+}
+
+/// The [`id`](crate::ManualClock::id) of the manual clock whose driver owns
+/// the current thread as its callback thread, or 0.
+pub(crate) fn callback_clock() -> usize {
+    CALLBACK_CLOCK.with(Cell::get)
 }
 
 impl Jobs {
@@ -143,6 +152,7 @@ impl Jobs {
 /// The callback thread's body.
 pub(crate) fn run(inner: &Inner, rx: Receiver<Job>) {
     ON_CALLBACK_THREAD.with(|c| c.set(true));
+    CALLBACK_CLOCK.with(|c| c.set(inner.clock.manual_id().unwrap_or(0)));
     while let Ok(job) = rx.recv() {
         match job {
             Job::Stop => {
