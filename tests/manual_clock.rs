@@ -414,3 +414,34 @@ fn recv_in_a_callback_of_a_real_clock_driver_waits_for_the_manual_clock() {
         Ok(clock.now())
     );
 }
+
+// No false alarm in a site-threshold notification: it runs on the callback
+// thread too, but no `advance` waits for it before delivering, so a `recv`
+// there is answered by the next advance.
+#[test]
+fn recv_in_a_site_threshold_notification_waits_for_the_advance() {
+    let clock = ManualClock::new();
+    let (timer_tx, timer_rx) = bounded::<tickwheel::Timer>(1);
+    let (started_tx, started) = bounded(1);
+    let (tx, rx) = bounded(1);
+    let driver = Driver::builder()
+        .clock(clock.clone())
+        .on_site_threshold(0, move |_| {
+            // Only the first crossing comes with a timer.
+            let Ok(timer) = timer_rx.recv_timeout(HANG) else {
+                return;
+            };
+            started_tx.send(()).unwrap();
+            tx.send(timer.recv()).unwrap();
+        })
+        .build()
+        .unwrap();
+    timer_tx.send(driver.handle().timer(ms(1))).unwrap();
+    started.recv_timeout(HANG).expect("notification started");
+    clock.advance(ms(1));
+    assert_eq!(
+        rx.recv_timeout(HANG)
+            .expect("the notification panicked or hung"),
+        Ok(clock.now())
+    );
+}

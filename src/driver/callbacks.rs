@@ -56,8 +56,10 @@ struct Outstanding {
 thread_local! {
     /// Set on callback threads, to refuse what would deadlock there.
     static ON_CALLBACK_THREAD: Cell<bool> = const { Cell::new(false) };
-    /// On the callback thread of a driver on a manual clock, that clock's
-    /// [`id`](crate::ManualClock::id); 0 on any other thread.
+    /// While a callback thread runs a callback of a driver on a manual clock
+    /// (which the `advance` that queued it waits for), that clock's
+    /// [`id`](crate::ManualClock::id); 0 otherwise. Not during a
+    /// notification: no `advance` waits for one before delivering.
     static CALLBACK_CLOCK: Cell<usize> = const { Cell::new(0) };
 }
 
@@ -66,8 +68,8 @@ pub(crate) fn on_callback_thread() -> bool {
     ON_CALLBACK_THREAD.with(Cell::get)
 }
 
-/// The [`id`](crate::ManualClock::id) of the manual clock whose driver owns
-/// the current thread as its callback thread, or 0.
+/// The [`id`](crate::ManualClock::id) of the manual clock whose `advance`
+/// waits for the callback the current thread is running, or 0.
 pub(crate) fn callback_clock() -> usize {
     CALLBACK_CLOCK.with(Cell::get)
 }
@@ -152,7 +154,7 @@ impl Jobs {
 /// The callback thread's body.
 pub(crate) fn run(inner: &Inner, rx: Receiver<Job>) {
     ON_CALLBACK_THREAD.with(|c| c.set(true));
-    CALLBACK_CLOCK.with(|c| c.set(inner.clock.manual_id().unwrap_or(0)));
+    let clock = inner.clock.manual_id().unwrap_or(0);
     while let Ok(job) = rx.recv() {
         match job {
             Job::Stop => {
@@ -167,7 +169,10 @@ pub(crate) fn run(inner: &Inner, rx: Receiver<Job>) {
                 break;
             }
             Job::Run { key, f } => {
+                // `run_one` catches the closure's panic, so the reset runs.
+                CALLBACK_CLOCK.with(|c| c.set(clock));
                 run_one(inner, key, f);
+                CALLBACK_CLOCK.with(|c| c.set(0));
                 inner.jobs.finished_one();
             }
             Job::Notify(f) => {
