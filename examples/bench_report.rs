@@ -58,6 +58,9 @@ struct Config {
     lateness_runs: usize,
     /// How long each ticker is read.
     ticker_window: Duration,
+    /// Windows of tickwheel's ticker: the first is judged, the others are
+    /// context (how often the machine's hiccups hit which thread).
+    ticker_windows: usize,
     /// Timers pending during the idle measurement, and its wall time.
     idle_timers: usize,
     idle_window: Duration,
@@ -74,6 +77,7 @@ impl Config {
             big_pending: 1_000_000,
             lateness_runs: 500,
             ticker_window: Duration::from_secs(2),
+            ticker_windows: 3,
             idle_timers: 100_000,
             idle_window: Duration::from_secs(5),
             memory_items: 100_000,
@@ -88,6 +92,7 @@ impl Config {
             big_pending: 100_000,
             lateness_runs: 20,
             ticker_window: Duration::from_millis(250),
+            ticker_windows: 1,
             idle_timers: 10_000,
             idle_window: Duration::from_millis(500),
             memory_items: 10_000,
@@ -619,11 +624,17 @@ struct TickRun {
     got: Vec<Instant>,
     /// Ticks the library reports dropped (tickwheel only).
     dropped: Option<u64>,
+    /// The latest the driver delivered a tick, after it was due (tickwheel
+    /// only): how late the driver thread itself woke.
+    driver_late: Option<Duration>,
 }
 
 struct Tickers {
     window: Duration,
     runs: Vec<TickRun>,
+    /// Further windows of tickwheel's ticker, each with the thread beside
+    /// it: (tickwheel, reference).
+    more: Vec<(TickRun, TickRun)>,
 }
 
 /// Reads `next()` until a receive lands after the window (plus half a
@@ -666,28 +677,54 @@ fn grid_sleeper(
     })
 }
 
-fn measure_tickers(cfg: &Config) -> Res<Tickers> {
-    let w = cfg.ticker_window;
-    let mut runs = Vec::new();
-
-    // The machine's own hiccups in the same window: a bare thread, with the
-    // driver's timer slack, sleeping to each point of a grid half a period
-    // off the ticker's (so that the two never want a core at the same
-    // moment).
+/// One window of tickwheel's ticker, with a bare thread beside it sleeping
+/// to a grid half a period off (the machine's own hiccups in the same
+/// window, without the two ever wanting a core at the same moment).
+fn tickwheel_window(w: Duration) -> Res<(TickRun, TickRun)> {
+    // A driver of its own (the global driver's code, on a thread of its
+    // own), so that its lateness figures are this ticker's deliveries only.
+    let driver = Driver::builder().thread_name("tickwheel-ticker").build()?;
+    let h = driver.handle();
     let sleeper = grid_sleeper(w, TICK / 2);
     let start = Instant::now();
-    let ticker = tickwheel::tick(TICK);
+    let ticker = h.ticker(TICK);
+    let mut n = 0;
+    let mut driver_late = Duration::ZERO;
     let got = read_ticks(start, w, || {
-        ticker.recv().expect("global driver alive");
+        ticker.recv().expect("driver alive");
+        // Often enough that the lateness window (the last
+        // LATENESS_WINDOW deliveries) sees every delivery.
+        n += 1;
+        if n % (tickwheel::LATENESS_WINDOW / 2) == 0 {
+            driver_late = driver_late.max(h.stats().lateness.max);
+        }
     });
+    driver_late = driver_late.max(h.stats().lateness.max);
     let (grid_start, grid_got) = sleeper.join().map_err(|_| "grid sleeper panicked")??;
-    runs.push(TickRun {
+    let tw = TickRun {
         name: T_TICKWHEEL,
         start,
         got,
         dropped: Some(ticker.dropped()),
-    });
-    drop(ticker);
+        driver_late: Some(driver_late),
+    };
+    let grid = TickRun {
+        name: T_GRID,
+        start: grid_start,
+        got: grid_got,
+        dropped: None,
+        driver_late: None,
+    };
+    Ok((tw, grid))
+}
+
+fn measure_tickers(cfg: &Config) -> Res<Tickers> {
+    let w = cfg.ticker_window;
+    let mut runs = Vec::new();
+
+    // tickwheel's ticker, and the machine's own hiccups beside it.
+    let (tw, grid) = tickwheel_window(w)?;
+    runs.push(tw);
 
     let start = Instant::now();
     let got = read_ticks(start, w, || std::thread::sleep(TICK));
@@ -696,6 +733,7 @@ fn measure_tickers(cfg: &Config) -> Res<Tickers> {
         start,
         got,
         dropped: None,
+        driver_late: None,
     });
 
     let start = Instant::now();
@@ -708,6 +746,7 @@ fn measure_tickers(cfg: &Config) -> Res<Tickers> {
         start,
         got,
         dropped: None,
+        driver_late: None,
     });
 
     let rt = tokio_runtime();
@@ -733,15 +772,18 @@ fn measure_tickers(cfg: &Config) -> Res<Tickers> {
         start,
         got,
         dropped: None,
+        driver_late: None,
     });
 
-    runs.push(TickRun {
-        name: T_GRID,
-        start: grid_start,
-        got: grid_got,
-        dropped: None,
-    });
-    Ok(Tickers { window: w, runs })
+    runs.push(grid);
+    let more = (1..cfg.ticker_windows)
+        .map(|_| tickwheel_window(w))
+        .collect::<Res<Vec<_>>>()?;
+    Ok(Tickers {
+        window: w,
+        runs,
+        more,
+    })
 }
 
 /// Figures of one ticker run.
@@ -765,6 +807,14 @@ impl TickRun {
             .windows(2)
             .map(|w| signed_ns(w[1], w[0]) - TICK.as_nanos() as i64)
             .collect()
+    }
+
+    /// The largest lag of any receive (for the reference thread: its
+    /// latest wake-up, since it sleeps to the grid itself).
+    fn max_lag_ms(&self) -> f64 {
+        (0..self.got.len())
+            .map(|k| self.lag_ms(k))
+            .fold(0.0, f64::max)
     }
 
     fn lag_ms(&self, k: usize) -> f64 {
@@ -1806,13 +1856,31 @@ impl Report {
                 let sleep = self
                     .ticker(T_SLEEP)
                     .map_or("not measured".to_string(), |s| s.ticks.to_string());
-                let machine = self.ticker(T_GRID).map_or("not measured".to_string(), |g| {
-                    format!("{} intervals over 1.5 periods", g.gaps)
-                });
+                let machine = self
+                    .tickers
+                    .runs
+                    .iter()
+                    .find(|r| r.name == T_GRID)
+                    .map_or("not measured".to_string(), |g| {
+                        format!(
+                            "{} intervals over 1.5 periods, latest wake-up {:.2} ms after its grid point",
+                            g.stats(self.tickers.window).gaps,
+                            g.max_lag_ms()
+                        )
+                    });
+                let driver = self
+                    .tickers
+                    .runs
+                    .iter()
+                    .find(|r| r.name == T_TICKWHEEL)
+                    .and_then(|r| r.driver_late)
+                    .map_or("not measured".to_string(), |d| {
+                        format!("{:.2} ms", d.as_secs_f64() * 1e3)
+                    });
                 t.push(Target::new(
                     off <= 2,
                     format!(
-                        "{what}: {} received of {} (a sleep loop, run after it: {sleep}; a bare thread sleeping to a grid beside it, in the same window: {machine})",
+                        "{what}: {} received of {} (its driver's latest delivery: {driver} after the tick was due; a sleep loop, run after it: {sleep}; a bare thread sleeping to a grid beside it, in the same window: {machine})",
                         s.ticks, s.ideal
                     ),
                 ));
@@ -2178,16 +2246,23 @@ impl Report {
             m,
             "A 1 ms ticker read for {:?} by a consumer that keeps up; ticks counted until {:?} + half a period after the start. \
              Period error = interval between successive receives − 1 ms. Lag = the k-th receive − the k-th tick of the ideal grid start + k·1 ms (so each missing tick adds 1 ms). \
-             \"Intervals > 1.5 ms\" counts the hiccups of the run (a tick late by over half a period, or missing); \"reported dropped\" is tickwheel's own count of ticks it dropped because the channel was still full or it woke a period late. \
+             \"Intervals > 1.5 ms\" counts the hiccups of the run (a tick late by over half a period, or missing); \"reported dropped\" is tickwheel's own count of ticks it dropped because the channel was still full or it woke a period late; \"driver's latest delivery\" is the most any tick was handed to the channel after it was due (`Stats::lateness`, read often enough to see every delivery): over a period means the driver thread itself woke that late. tickwheel's ticker runs on a driver of its own, so that those figures are its deliveries only. \
              tokio's interval starts one period in (`interval_at`), like the others. \
              The reference row is no ticker: a bare thread with the driver's 1 ns timer slack sleeping to each point of a 1 ms grid, run at the same time as tickwheel's ticker, its grid half a period off the ticker's (so that the two never compete for a core at the same moment). Its intervals > 1.5 ms are wake-ups this machine delayed by over half a period during tickwheel's window; such a delay, on the driver's thread or the consumer's, costs a 1 ms ticker with a one-tick channel its next tick.\n",
             self.tickers.window, self.tickers.window
         );
-        let stats: Vec<(&str, TickStats, Option<u64>)> = self
+        let stats: Vec<(&str, TickStats, Option<u64>, Option<Duration>)> = self
             .tickers
             .runs
             .iter()
-            .map(|r| (r.name, r.stats(self.tickers.window), r.dropped))
+            .map(|r| {
+                (
+                    r.name,
+                    r.stats(self.tickers.window),
+                    r.dropped,
+                    r.driver_late,
+                )
+            })
             .collect();
         let best_jit = stats
             .iter()
@@ -2197,24 +2272,50 @@ impl Report {
             .max(0.001);
         let _ = writeln!(
             m,
-            "| ticker | ticks (ideal {}) | mean period error µs | p99 jitter µs | p99 jitter × best | intervals > 1.5 ms | final lag ms | reported dropped |",
+            "| ticker | ticks (ideal {}) | mean period error µs | p99 jitter µs | p99 jitter × best | intervals > 1.5 ms | final lag ms | reported dropped | driver's latest delivery ms |",
             stats.first().map_or(0, |s| s.1.ideal)
         );
-        let _ = writeln!(m, "|---|---:|---:|---:|---:|---:|---:|---:|");
-        for (n, s, dropped) in &stats {
+        let _ = writeln!(m, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for (n, s, dropped, late) in &stats {
             let _ = writeln!(
                 m,
-                "| {n} | {} | {:+.2} | {:.1} | {:.2}× | {} | {:.3} | {} |",
+                "| {n} | {} | {:+.2} | {:.1} | {:.2}× | {} | {:.3} | {} | {} |",
                 s.ticks,
                 s.mean_err_us,
                 s.p99_jitter_us,
                 s.p99_jitter_us / best_jit,
                 s.gaps,
                 s.final_lag_ms,
-                dropped.map_or("–".to_string(), |d| d.to_string())
+                dropped.map_or("–".to_string(), |d| d.to_string()),
+                late.map_or("–".to_string(), |d| format!(
+                    "{:.3}",
+                    d.as_secs_f64() * 1e3
+                ))
             );
         }
         let _ = writeln!(m);
+        if !self.tickers.more.is_empty() {
+            let _ = writeln!(
+                m,
+                "tickwheel's ticker again, each time with the reference thread beside it, in {} more windows right after the table's (context: the targets judge the first window only):\n",
+                self.tickers.more.len()
+            );
+            for (i, (tw, grid)) in self.tickers.more.iter().enumerate() {
+                let s = tw.stats(self.tickers.window);
+                let g = grid.stats(self.tickers.window);
+                let _ = writeln!(
+                    m,
+                    "- window {}: {} ticks ({} reported dropped), the driver's latest delivery {:.3} ms after its tick; the thread beside it: {} intervals > 1.5 ms, latest wake-up {:.3} ms after its grid point",
+                    i + 2,
+                    s.ticks,
+                    tw.dropped.unwrap_or(0),
+                    tw.driver_late.unwrap_or_default().as_secs_f64() * 1e3,
+                    g.gaps,
+                    grid.max_lag_ms()
+                );
+            }
+            let _ = writeln!(m);
+        }
         if self.plots_drawn {
             let _ = writeln!(m, "![Ticker period error and lag](img/ticker.png)\n");
         }
