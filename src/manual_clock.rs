@@ -56,8 +56,9 @@ use std::time::{Duration, Instant};
 ///   [`Timer::recv`](crate::Timer::recv) and
 ///   [`Ticker::recv`](crate::Ticker::recv) detect the simple case (called in
 ///   such a callback, on a timer or ticker of this clock with nothing to
-///   receive yet) and panic with a message instead of hanging; a callback
-///   that blocks another way (on `receiver()`, in `select!`, on
+///   receive yet) and panic with a message instead of hanging (even though
+///   another thread shutting that driver down would end the wait); a
+///   callback that blocks another way (on `receiver()`, in `select!`, on
 ///   `Ticker::iter`, on a `CancelToken`) still hangs.
 /// - Cost: `advance` visits every deadline on its way (about 150 ns each in
 ///   a release build), so a 1 µs ticker advanced by one second is a million
@@ -223,7 +224,9 @@ impl ManualClock {
 /// where it would deadlock for certain: on the callback thread of a driver on
 /// the same manual clock as the channel's driver, the `advance` that would
 /// deliver a value is the one waiting for this callback to finish. There it
-/// takes what is waiting, or panics if nothing is.
+/// takes what is waiting, or panics if nothing is. (Only a shutdown of the
+/// channel's driver by another thread could end that wait, with an error;
+/// the panic treats waiting for one as the bug it almost always is.)
 #[track_caller]
 pub(crate) fn recv_checked(
     clock: &Clock,

@@ -138,7 +138,9 @@ impl Ticker {
     /// In a callback of a driver on a [`ManualClock`](crate::ManualClock),
     /// on a ticker of a driver on the same clock with no tick waiting: only
     /// an `advance` can deliver one, and the `advance` that ran the callback
-    /// waits for it to finish, so this would deadlock.
+    /// waits for it to finish, so this would deadlock. (Another thread
+    /// shutting that driver down would end the wait with `RecvError`; a
+    /// callback waiting for that is treated as the bug it almost always is.)
     #[track_caller]
     pub fn recv(&self) -> Result<Instant, RecvError> {
         recv_checked(&self.handle.inner.clock, &self.rx, "Ticker")

@@ -136,9 +136,11 @@ impl Timer {
     /// # Panics
     ///
     /// In a callback of a driver on a [`ManualClock`](crate::ManualClock),
-    /// on a timer of a driver on the same clock that has not fired: only an
-    /// `advance` can make it fire, and the `advance` that ran the callback
-    /// waits for it to finish, so this would deadlock.
+    /// on a timer of a driver on the same clock with nothing to receive: only
+    /// an `advance` can make it fire, and the `advance` that ran the callback
+    /// waits for it to finish, so this would deadlock. (Another thread
+    /// shutting that driver down would end the wait with `RecvError`; a
+    /// callback waiting for that is treated as the bug it almost always is.)
     #[track_caller]
     pub fn recv(&self) -> Result<Instant, RecvError> {
         recv_checked(&self.handle.inner.clock, &self.rx, "Timer")

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tickwheel::{Driver, Handle, ManualClock};
 
 mod common;
-use common::{HANG, NS, manual, ms, real_driver, us};
+use common::{HANG, NS, advance_in_background, manual, ms, real_driver, us};
 
 // Issue 3, semantics 1
 #[test]
@@ -342,8 +342,13 @@ fn timer_recv_in_a_callback_of_the_same_clock_panics_instead_of_deadlocking() {
         .unwrap();
     })
     .detach();
-    clock.advance(ms(1));
-    let msg = rx.try_recv().unwrap().expect("Timer::recv panicked");
+    // In the background, so that a hang fails the test instead of hanging it.
+    let done = advance_in_background(&clock, ms(1));
+    let msg = rx
+        .recv_timeout(HANG)
+        .expect("the callback hung in recv")
+        .expect("Timer::recv panicked");
+    done.recv_timeout(HANG).expect("advance returned");
     assert!(
         msg.contains("Timer::recv") && msg.contains("deadlock"),
         "message {msg:?}"
@@ -366,8 +371,12 @@ fn ticker_recv_in_a_callback_on_another_driver_of_the_same_clock_panics() {
             .unwrap();
         })
         .detach();
-    clock.advance(ms(1));
-    let msg = rx.try_recv().unwrap().expect("Ticker::recv panicked");
+    let done = advance_in_background(&clock, ms(1));
+    let msg = rx
+        .recv_timeout(HANG)
+        .expect("the callback hung in recv")
+        .expect("Ticker::recv panicked");
+    done.recv_timeout(HANG).expect("advance returned");
     assert!(
         msg.contains("Ticker::recv") && msg.contains("deadlock"),
         "message {msg:?}"
@@ -444,4 +453,34 @@ fn recv_in_a_site_threshold_notification_waits_for_the_advance() {
             .expect("the notification panicked or hung"),
         Ok(clock.now())
     );
+}
+
+// No false alarm for a timer of another manual clock: the advance waiting
+// for the callback is not the one that delivers it. (The short sleep lets
+// the callback reach `recv` with nothing to receive before the other clock
+// moves, which is what a too-broad check would trip on; it bounds nothing.)
+#[test]
+fn recv_in_a_callback_on_a_timer_of_another_manual_clock_waits_for_that_clock() {
+    let (clock, driver) = manual();
+    let (other, other_driver) = manual();
+    let timer = other_driver.handle().timer(ms(1));
+    let (started_tx, started) = bounded(1);
+    let (tx, rx) = bounded(1);
+    driver
+        .handle()
+        .after_func(ms(1), move || {
+            started_tx.send(()).unwrap();
+            tx.send(timer.recv()).unwrap();
+        })
+        .detach();
+    let done = advance_in_background(&clock, ms(1));
+    started.recv_timeout(HANG).expect("callback started");
+    thread::sleep(ms(20));
+    other.advance(ms(1));
+    assert_eq!(
+        rx.recv_timeout(HANG)
+            .expect("the callback panicked or hung"),
+        Ok(other.now())
+    );
+    done.recv_timeout(HANG).expect("advance returned");
 }
