@@ -31,11 +31,13 @@ fn create_drop(c: &mut Criterion) {
         })
     });
 
-    // Not a target: what the floor costs plus the least that any design
-    // sharing one mutex with its driver adds (lock, slab insert, unlock on
-    // create; lock, slab remove, unlock on drop; the sender dropped after the
-    // unlock), with no wheel at all. The distance from this row to the
-    // floor is the part of the 1.3x budget no lock-based design gets back.
+    // Not a target: what the floor costs plus the least that a design adds
+    // that shares one mutex with its driver and, like tickwheel, removes the
+    // entry before drop returns (lock, slab insert, unlock on create; lock,
+    // slab remove, unlock on drop; the sender dropped after the unlock),
+    // with no wheel at all and no check of the driver's next wake-up. The
+    // distance from this row to the floor is the part of the 1.3x budget
+    // such a design never gets back.
     let minimum = parking_lot::Mutex::new(slab::Slab::<(u64, Sender<Instant>)>::new());
     let base = Instant::now();
     g.bench_function(

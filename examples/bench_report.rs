@@ -654,16 +654,14 @@ fn read_ticks(start: Instant, window: Duration, mut next: impl FnMut()) -> Vec<I
 }
 
 /// A thread, with the driver's timer slack, that sleeps to each point of
-/// the grid `start + offset + k·TICK` (k = 1, 2, …) for `window`, where
-/// `start` is when it begins; it returns `start + offset` and its wake-up
-/// times.
+/// the grid `start + k·TICK` (k = 1, 2, …) for `window`; it returns `start`
+/// and its wake-up times.
 fn grid_sleeper(
     window: Duration,
-    offset: Duration,
+    start: Instant,
 ) -> std::thread::JoinHandle<std::io::Result<(Instant, Vec<Instant>)>> {
     std::thread::spawn(move || {
         set_timer_slack_1ns()?;
-        let start = Instant::now() + offset;
         let mut k = 0;
         let got = read_ticks(start, window, || {
             k += 1;
@@ -679,25 +677,29 @@ fn grid_sleeper(
 
 /// One window of tickwheel's ticker, with a bare thread beside it sleeping
 /// to a grid half a period off (the machine's own hiccups in the same
-/// window, without the two ever wanting a core at the same moment).
+/// window; the offset keeps their wake-ups from landing on the same
+/// moment).
 fn tickwheel_window(w: Duration) -> Res<(TickRun, TickRun)> {
     // A driver of its own (the global driver's code, on a thread of its
     // own), so that its lateness figures are this ticker's deliveries only.
     let driver = Driver::builder().thread_name("tickwheel-ticker").build()?;
     let h = driver.handle();
-    let sleeper = grid_sleeper(w, TICK / 2);
     let start = Instant::now();
+    // Both grids count from `start`: the ticker's (made just below) within
+    // microseconds of it, the sleeper's half a period later.
+    let sleeper = grid_sleeper(w, start + TICK / 2);
     let ticker = h.ticker(TICK);
     let mut n = 0;
     let mut driver_late = Duration::ZERO;
     let got = read_ticks(start, w, || {
-        ticker.recv().expect("driver alive");
         // Often enough that the lateness window (the last
-        // LATENESS_WINDOW deliveries) sees every delivery.
-        n += 1;
-        if n % (tickwheel::LATENESS_WINDOW / 2) == 0 {
+        // LATENESS_WINDOW deliveries) sees every delivery; read before
+        // waiting for the next tick, so that no receive time includes it.
+        if n > 0 && n % (tickwheel::LATENESS_WINDOW / 2) == 0 {
             driver_late = driver_late.max(h.stats().lateness.max);
         }
+        ticker.recv().expect("driver alive");
+        n += 1;
     });
     driver_late = driver_late.max(h.stats().lateness.max);
     let (grid_start, grid_got) = sleeper.join().map_err(|_| "grid sleeper panicked")??;
@@ -2248,7 +2250,7 @@ impl Report {
              Period error = interval between successive receives − 1 ms. Lag = the k-th receive − the k-th tick of the ideal grid start + k·1 ms (so each missing tick adds 1 ms). \
              \"Intervals > 1.5 ms\" counts the hiccups of the run (a tick late by over half a period, or missing); \"reported dropped\" is tickwheel's own count of ticks it dropped because the channel was still full or it woke a period late; \"driver's latest delivery\" is the most any tick was handed to the channel after it was due (`Stats::lateness`, read often enough to see every delivery): over a period means the driver thread itself woke that late. tickwheel's ticker runs on a driver of its own, so that those figures are its deliveries only. \
              tokio's interval starts one period in (`interval_at`), like the others. \
-             The reference row is no ticker: a bare thread with the driver's 1 ns timer slack sleeping to each point of a 1 ms grid, run at the same time as tickwheel's ticker, its grid half a period off the ticker's (so that the two never compete for a core at the same moment). Its intervals > 1.5 ms are wake-ups this machine delayed by over half a period during tickwheel's window; such a delay, on the driver's thread or the consumer's, costs a 1 ms ticker with a one-tick channel its next tick.\n",
+             The reference row is no ticker: a bare thread with the driver's 1 ns timer slack sleeping to each point of a 1 ms grid, run at the same time as tickwheel's ticker, its grid half a period off the ticker's (so that their wake-ups do not land on the same moment). Its intervals > 1.5 ms are wake-ups this machine delayed by over half a period during tickwheel's window; such a delay, on the driver's thread or the consumer's, costs a 1 ms ticker with a one-tick channel its next tick.\n",
             self.tickers.window, self.tickers.window
         );
         let stats: Vec<(&str, TickStats, Option<u64>, Option<Duration>)> = self

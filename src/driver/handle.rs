@@ -392,8 +392,9 @@ impl Inner {
         let st = self.state.lock();
         let pending = st.wheel.armed();
         let live = st.live;
-        // Release W before the snapshot: it sorts up to `LATENESS_WINDOW`
-        // samples under the lateness ring's own lock.
+        // Release W before the snapshot: it copies up to `LATENESS_WINDOW`
+        // samples under the lateness ring's own lock (and sorts the copy
+        // after releasing it).
         drop(st);
         self.counters.snapshot(pending, live)
     }
