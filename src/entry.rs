@@ -10,7 +10,8 @@
 //!    for the handle's whole life and no stale key exists.
 //! 2. **Two locks, one order.** `W` (the driver state mutex, holding the
 //!    wheel) and `D` (the delivery mutex). The driver takes `D` *while still
-//!    holding* `W`, then releases `W` and sends what it collected. Nobody
+//!    holding* `W`, then releases `W` and sends what it collected
+//!    (shutdown, likewise, drops the senders it took out under `D`). Nobody
 //!    takes `W` while holding `D`. So whoever takes `W` after the driver
 //!    collected an entry, and then takes `D`, finds that entry's value already
 //!    in its channel.

@@ -425,3 +425,56 @@ fn a_panicking_drop_of_a_callback_born_after_shutdown_is_caught() {
     assert_eq!(h.stats().callbacks, 0);
     assert_eq!(h.live_sites(), Vec::new());
 }
+
+/// Runs its closure when dropped.
+struct OnDrop<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
+}
+
+// Issue 2, semantics 11 (found by a loom model, `loom_drop_vs_shutdown_vs_fire`):
+// a timer or ticker dropped while a shutdown was still dropping what it had
+// taken out of the wheel returned with its sender alive in the shutdown's
+// hands, so a receiver clone reported `Empty`, not `Disconnected`, after
+// `drop` returned. Here the shutdown is held in the drop of an unrun closure
+// whose entry comes before theirs, and they are dropped meanwhile.
+#[test]
+fn a_timer_or_ticker_dropped_during_shutdown_disconnects_its_receiver_clones() {
+    let (_clock, driver) = manual();
+    let h = driver.handle();
+    let (dropping_tx, dropping) = bounded::<()>(1);
+    let (go_tx, go) = bounded::<()>(1);
+    let hold = OnDrop(move || {
+        dropping_tx.send(()).unwrap();
+        let _ = go.recv_timeout(HANG);
+    });
+    let cb = h.after_func(Duration::from_secs(3600), move || drop(hold));
+    let timer = h.timer(Duration::from_secs(3600));
+    let ticker = h.ticker(Duration::from_secs(3600));
+    let (timer_rx, ticker_rx) = (timer.receiver().clone(), ticker.receiver().clone());
+    let stopper = thread::spawn(move || driver.shutdown());
+    dropping
+        .recv_timeout(HANG)
+        .expect("the shutdown drops the unrun closure");
+    drop(timer);
+    let timer_seen = timer_rx.try_recv();
+    drop(ticker);
+    let ticker_seen = ticker_rx.try_recv();
+    go_tx.send(()).unwrap();
+    stopper.join().unwrap();
+    assert_eq!(
+        timer_seen,
+        Err(TryRecvError::Disconnected),
+        "the dropped timer's sender outlived its drop"
+    );
+    assert_eq!(
+        ticker_seen,
+        Err(TryRecvError::Disconnected),
+        "the dropped ticker's sender outlived its drop"
+    );
+    assert_eq!(h.stats().callback_panics, 0);
+    drop(cb);
+}

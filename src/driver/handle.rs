@@ -306,7 +306,8 @@ impl Inner {
 
     /// Marks the driver shut down, disarms everything and drops every sender
     /// and unstarted closure, so receivers disconnect (once any delivery in
-    /// flight, which holds sender clones until `D` is free, is over).
+    /// flight, which holds sender clones until `D` is free, is over: the
+    /// senders are dropped under `D`, so that is waited for too).
     /// Returns false if it was already shut down.
     pub(crate) fn shut_down(&self) -> bool {
         let mut st = self.state.lock();
@@ -315,11 +316,11 @@ impl Inner {
         }
         st.shutdown = true;
         st.wheel.disarm_all();
-        let garbage: Vec<Disconnected> = st
+        let (senders, closures): (Vec<_>, Vec<_>) = st
             .wheel
             .values_mut()
             .map(|e| disconnect(&mut e.kind))
-            .collect();
+            .unzip();
         // A detached callback that was still armed is `Done` now, with no
         // handle left to remove its entry and no job for the callback thread
         // to remove it after: it goes here (ground rule 1). No other entry
@@ -341,17 +342,26 @@ impl Inner {
             .into_iter()
             .map(|key| self.remove(&mut st, key).0)
             .collect();
-        // Release W, then drop (ground rule 4): dropping the last sender is
-        // what disconnects receivers and wakes them.
+        // Take D before releasing W, as the driver does (ground rule 2), and
+        // drop the senders under it, after W (ground rule 4): dropping the
+        // last sender is what disconnects receivers and wakes them. A handle
+        // that finds its sender taken here and then waits on D (a dropped
+        // timer or ticker) so finds it dropped: its receiver clones report
+        // Disconnected once its drop returns, not only once this shutdown
+        // does. Dropping a sender runs no user code and takes no lock of
+        // ours, like the driver's sender clones dropped under D.
+        let d = self.deliver.lock();
         drop(st);
         self.chan_point();
+        drop(senders);
+        drop(d);
         drop(orphans);
         self.wake.notify_one();
         // Last, and one at a time: the drop of what an unrun closure captured
         // may panic, and must neither skip the rest of the shutdown nor the
         // other drops.
-        for g in garbage {
-            self.drop_caught(g);
+        for f in closures.into_iter().flatten() {
+            self.drop_caught(f);
         }
         true
     }
