@@ -14,7 +14,7 @@ use crate::driver::Handle;
 use crate::driver::callbacks::{Job, run_one};
 use crate::wheel::NEVER;
 use crossbeam_channel::{Receiver, TryRecvError};
-use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::thread;
 use std::sync::Arc;
 use std::time::Duration;
@@ -445,6 +445,257 @@ fn loom_stop_vs_shutdown_vs_fire() {
             assert!(first.is_err(), "received a value never sent");
         }
         assert_eq!(h.stats().pending, 0);
+    });
+}
+
+/// A timer's reset() racing shutdown and the delivery of its first arming
+/// (the reset re-arms it one second on, so the two armings' values differ):
+/// no deadlock; once shutdown (and its wait for deliveries in flight)
+/// returns, the receiver never reports Empty again: at most one value, then
+/// Disconnected. reset() returns what it prevented: once it returns, the
+/// first arming's value is never received; if that value was received (by
+/// the receiver, before reset() drained the channel), reset() returned
+/// false; if the second arming fired, or a value was sent that nobody but
+/// reset() received, it returned true. After shutdown nothing is armed (a
+/// reset that comes later does not re-arm) and the timer keeps its one
+/// entry until dropped.
+#[test]
+fn loom_reset_vs_shutdown_vs_fire() {
+    loom::model(|| {
+        let (h, _jobs) = Handle::without_threads();
+        let timer = Arc::new(h.timer(Duration::ZERO));
+        let first_deadline = h.inner.state.lock().wheel.next_deadline();
+        let old = h.inner.clock.instant_of(first_deadline.unwrap());
+        let d = spawn_driver(&h);
+        let r = {
+            let timer = timer.clone();
+            thread::spawn(move || {
+                let prevented = timer.reset(Duration::from_secs(1));
+                (prevented, timer.try_recv())
+            })
+        };
+        assert!(h.inner.shut_down());
+        h.inner.wait_for_delivery();
+        let first = timer.try_recv();
+        let (prevented, after_reset) = r.join().unwrap();
+        d.join().unwrap();
+        assert_ne!(
+            first,
+            Err(TryRecvError::Empty),
+            "a receiver still connected after shutdown"
+        );
+        assert_eq!(
+            timer.try_recv(),
+            Err(TryRecvError::Disconnected),
+            "a second value, or a receiver still connected"
+        );
+        assert_ne!(
+            after_reset,
+            Ok(old),
+            "the first arming's value after reset()"
+        );
+        let sent = h.stats().fired;
+        assert!(sent <= 1, "sent {sent} values");
+        let received = [first, after_reset].into_iter().filter_map(Result::ok);
+        let received: Vec<_> = received.collect();
+        assert!(
+            received.len() as u64 <= sent,
+            "received {received:?}, sent {sent}"
+        );
+        if received.contains(&old) {
+            assert!(
+                !prevented,
+                "reset() = true, yet the first value was received"
+            );
+        } else if received.is_empty() && sent == 1 {
+            assert!(
+                prevented,
+                "a value was sent and nobody received it but reset()"
+            );
+        }
+        if received.iter().any(|&v| v != old) {
+            assert!(
+                prevented,
+                "the second arming fired: reset() disarmed the first"
+            );
+        }
+        assert_eq!(h.stats().pending, 0, "armed after shutdown");
+        assert_eq!(h.stats().timers, 1);
+        assert_eq!(h.inner.state.lock().wheel.values().count(), 1);
+        drop(timer);
+        assert_eq!(h.inner.state.lock().wheel.values().count(), 0);
+        assert_eq!(h.stats().timers, 0);
+    });
+}
+
+/// Dropping a timer racing shutdown and the timer's delivery: no deadlock,
+/// no panic; when drop returns, a receiver clone reports Disconnected at
+/// once (never a value of the dropped timer, and not Empty: a sender that
+/// the shutdown took out of the entry is dropped by then); once shutdown
+/// (and its wait for deliveries in flight) returns, the clone never reports
+/// Empty unless the drop had begun (a timer being dropped may have left the
+/// wheel before the shutdown, with its sender still in its drop's hands,
+/// which disconnects it); once both return, the entry is gone and nothing
+/// is armed or counted live.
+#[test]
+fn loom_drop_vs_shutdown_vs_fire() {
+    loom::model(|| {
+        let (h, _jobs) = Handle::without_threads();
+        let timer = h.timer(Duration::ZERO);
+        let rx = timer.receiver().clone();
+        let began = Arc::new(AtomicBool::new(false));
+        let d = spawn_driver(&h);
+        let dropper = {
+            let (h, rx, began) = (h.clone(), rx.clone(), began.clone());
+            thread::spawn(move || {
+                began.store(true, SeqCst);
+                drop(timer);
+                h.inner.chan_point();
+                rx.try_recv()
+            })
+        };
+        assert!(h.inner.shut_down());
+        h.inner.wait_for_delivery();
+        h.inner.chan_point();
+        let after_shutdown = rx.try_recv();
+        let drop_began = began.load(SeqCst);
+        let after_drop = dropper.join().unwrap();
+        d.join().unwrap();
+        assert_eq!(
+            after_drop,
+            Err(TryRecvError::Disconnected),
+            "a value of a dropped timer, or its sender outlived drop()"
+        );
+        assert!(
+            after_shutdown != Err(TryRecvError::Empty) || drop_began,
+            "a receiver still connected after shutdown"
+        );
+        h.inner.chan_point();
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+        let stats = h.stats();
+        assert_eq!((stats.pending, stats.timers), (0, 0));
+        assert_eq!(h.inner.state.lock().wheel.values().count(), 0);
+    });
+}
+
+/// Dropping a ticker racing shutdown and its delivery: as for a timer
+/// (`loom_drop_vs_shutdown_vs_fire`): no deadlock, no panic; a receiver
+/// clone reports Disconnected once drop returns, is never Empty once
+/// shutdown returns unless the drop had begun, and once both return the
+/// entry is gone and nothing is armed (a ticker re-arms itself when it
+/// fires) or counted live.
+#[test]
+fn loom_ticker_drop_vs_shutdown_vs_fire() {
+    loom::model(|| {
+        let (h, _jobs) = Handle::without_threads();
+        let ticker = h.ticker(Duration::from_nanos(1));
+        let rx = ticker.receiver().clone();
+        let began = Arc::new(AtomicBool::new(false));
+        let d = spawn_driver(&h);
+        let dropper = {
+            let (h, rx, began) = (h.clone(), rx.clone(), began.clone());
+            thread::spawn(move || {
+                began.store(true, SeqCst);
+                drop(ticker);
+                h.inner.chan_point();
+                rx.try_recv()
+            })
+        };
+        assert!(h.inner.shut_down());
+        h.inner.wait_for_delivery();
+        h.inner.chan_point();
+        let after_shutdown = rx.try_recv();
+        let drop_began = began.load(SeqCst);
+        let after_drop = dropper.join().unwrap();
+        d.join().unwrap();
+        assert_eq!(
+            after_drop,
+            Err(TryRecvError::Disconnected),
+            "a tick of a dropped ticker, or its sender outlived drop()"
+        );
+        assert!(
+            after_shutdown != Err(TryRecvError::Empty) || drop_began,
+            "a receiver still connected after shutdown"
+        );
+        h.inner.chan_point();
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+        let stats = h.stats();
+        assert_eq!((stats.pending, stats.tickers), (0, 0));
+        assert_eq!(h.inner.state.lock().wheel.values().count(), 0);
+    });
+}
+
+/// A callback's stop() racing a shutdown in `Driver::stop`'s order for a
+/// manual clock (as in `loom_detached_callback_vs_shutdown`), the driver's
+/// pass and the callback thread's run. The closure owns a timer of the same
+/// driver, so dropping it under `W` (ground rule 4) is a deadlock loom
+/// reports, as is any other. Asserted: the closure runs at most once; if
+/// stop() returned true it never runs; if stop() returned false before
+/// shutdown began, it runs (after shutdown began, stop() returns false for
+/// a closure that shutdown drops unrun: the state table); when shutdown
+/// returns, the closure has run or been dropped unless a stop() that
+/// returns true holds it; once both return, it has. The entry stays with
+/// the handle and goes with it.
+#[test]
+fn loom_callback_stop_vs_shutdown_vs_run() {
+    loom::model(|| {
+        let (h, jobs) = Handle::without_threads();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let owned = h.timer(Duration::MAX);
+        let cb = {
+            let ran = ran.clone();
+            Arc::new(h.after_func(Duration::ZERO, move || {
+                ran.fetch_add(1, SeqCst);
+                drop(owned);
+            }))
+        };
+        let d = {
+            let h = h.clone();
+            thread::spawn(move || {
+                fire_all(&h);
+                let mut stop_seen = false;
+                run_queued_until_stop(&h, &jobs, &mut stop_seen);
+                (jobs, stop_seen)
+            })
+        };
+        let s = {
+            let (h, cb) = (h.clone(), cb.clone());
+            thread::spawn(move || {
+                let stopped = cb.stop();
+                (stopped, h.inner.state.lock().shutdown)
+            })
+        };
+        assert!(h.inner.shut_down());
+        h.inner.wait_for_delivery();
+        h.inner.chan_point();
+        h.inner.jobs.stop();
+        let (jobs, mut stop_seen) = d.join().unwrap();
+        run_queued_until_stop(&h, &jobs, &mut stop_seen);
+        assert!(stop_seen);
+        let gone_at_shutdown = h.stats().timers == 0;
+        let (stopped, shut_down_after_stop) = s.join().unwrap();
+        let ran = ran.load(SeqCst);
+        assert!(ran <= 1, "ran {ran} times");
+        if stopped {
+            assert_eq!(ran, 0, "stop() returned true, yet the closure ran");
+        } else if !shut_down_after_stop {
+            assert_eq!(ran, 1, "stop() = false before shutdown, yet it never ran");
+        }
+        assert!(
+            gone_at_shutdown || stopped,
+            "shutdown returned with the closure neither run nor dropped"
+        );
+        assert_eq!(
+            h.stats().timers,
+            0,
+            "the closure was neither run nor dropped"
+        );
+        assert_eq!(h.stats().callbacks, 1);
+        assert_eq!(h.inner.state.lock().wheel.values().count(), 1);
+        drop(cb);
+        assert_eq!(h.stats().callbacks, 0);
+        let left = h.inner.state.lock().wheel.values().count();
+        assert_eq!(left, 0, "the callback's entry outlived its handle");
     });
 }
 
