@@ -156,33 +156,44 @@ pub(crate) fn run(inner: &Inner, rx: Receiver<Job>) {
     ON_CALLBACK_THREAD.with(|c| c.set(true));
     let clock = inner.clock.manual_id().unwrap_or(0);
     while let Ok(job) = rx.recv() {
-        match job {
-            Job::Stop => {
-                inner.jobs.close();
-                // What was sent before the close: only notifications can
-                // follow `Stop` (every run is queued before it). Shutdown
-                // drops them unrun, as it does unstarted callbacks.
-                for job in rx.try_iter() {
-                    inner.drop_caught(job);
-                    inner.jobs.finished_one();
-                }
-                break;
-            }
-            Job::Run { key, f } => {
-                // `run_one` catches the closure's panic, so the reset runs.
-                CALLBACK_CLOCK.with(|c| c.set(clock));
-                run_one(inner, key, f);
-                CALLBACK_CLOCK.with(|c| c.set(0));
-                inner.jobs.finished_one();
-            }
-            Job::Notify(f) => {
-                if catch_unwind(AssertUnwindSafe(f)).is_err() {
-                    inner.counters.callback_panics.fetch_add(1, Relaxed);
-                }
-                inner.jobs.finished_one();
-            }
+        if !run_job(inner, &rx, job, clock) {
+            break;
         }
     }
+}
+
+/// Does one job of the callback thread, taken from `rx`; `clock` is the
+/// [`id`](crate::ManualClock::id) of the driver's manual clock, or 0.
+/// Returns false on `Stop`: the thread then exits. (Its own function so that
+/// the loom model of a manual clock's wait runs this code.)
+pub(crate) fn run_job(inner: &Inner, rx: &Receiver<Job>, job: Job, clock: usize) -> bool {
+    match job {
+        Job::Stop => {
+            inner.jobs.close();
+            // What was sent before the close: only notifications can
+            // follow `Stop` (every run is queued before it). Shutdown
+            // drops them unrun, as it does unstarted callbacks.
+            for job in rx.try_iter() {
+                inner.drop_caught(job);
+                inner.jobs.finished_one();
+            }
+            return false;
+        }
+        Job::Run { key, f } => {
+            // `run_one` catches the closure's panic, so the reset runs.
+            CALLBACK_CLOCK.with(|c| c.set(clock));
+            run_one(inner, key, f);
+            CALLBACK_CLOCK.with(|c| c.set(0));
+            inner.jobs.finished_one();
+        }
+        Job::Notify(f) => {
+            if catch_unwind(AssertUnwindSafe(f)).is_err() {
+                inner.counters.callback_panics.fetch_add(1, Relaxed);
+            }
+            inner.jobs.finished_one();
+        }
+    }
+    true
 }
 
 pub(crate) fn run_one(inner: &Inner, key: Key, f: Func) {
