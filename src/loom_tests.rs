@@ -10,8 +10,9 @@
 //! thread calling [`step`] once) and crossbeam-channel's internals (its
 //! non-blocking `try_send`/`try_recv` are single steps to loom).
 
+use crate::ManualClock;
 use crate::driver::Handle;
-use crate::driver::callbacks::{Job, run_one};
+use crate::driver::callbacks::{Job, run_job, run_one};
 use crate::wheel::NEVER;
 use crossbeam_channel::{Receiver, TryRecvError};
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -696,6 +697,68 @@ fn loom_callback_stop_vs_shutdown_vs_run() {
         assert_eq!(h.stats().callbacks, 0);
         let left = h.inner.state.lock().wheel.values().count();
         assert_eq!(left, 0, "the callback's entry outlived its handle");
+    });
+}
+
+/// The callback thread for [`loom_advance_waits_for_its_callbacks`]: takes
+/// `n` jobs off the queue and does each with the callback thread's own
+/// per-job code (`run_job`, which ends with `Jobs::finished_one`). It polls
+/// the queue (`try_recv` behind a channel point, `yield_now` while it is
+/// empty) where the real thread blocks in `recv`: a loom thread cannot block
+/// on the crossbeam queue.
+fn callback_thread(h: &Handle, jobs: &Receiver<Job>, n: usize) {
+    let clock = h.inner.clock.manual_id().expect("a manual clock");
+    for _ in 0..n {
+        let job = loop {
+            h.inner.chan_point();
+            match jobs.try_recv() {
+                Ok(job) => break job,
+                Err(_) => thread::yield_now(),
+            }
+        };
+        assert!(run_job(&h.inner, jobs, job, clock), "a Stop job");
+    }
+}
+
+/// A manual clock's `advance` against the callback thread: `advance`
+/// returns only after the callbacks due in its step have finished. Two
+/// callbacks are due in one step: the driver's delivery counts them
+/// (`Jobs::push`, before it queues them), the callback thread counts each
+/// off once it has run (`Jobs::finished_one`, which wakes `Jobs::wait_idle`
+/// at zero), and `advance` waits in `wait_idle` after the step. The
+/// advancing thread is this one, running the production `advance`; the
+/// callback thread is a loom thread polling the queue (see
+/// [`callback_thread`]). A lost wake-up leaves `advance` blocked in
+/// `wait_idle` once the callback thread is done: loom reports that as a
+/// deadlock. (If `advance` never queued the jobs, the polling thread would
+/// show it as loom's branch limit instead.)
+#[test]
+fn loom_advance_waits_for_its_callbacks() {
+    loom::model(|| {
+        let clock = ManualClock::new();
+        let (h, jobs) = Handle::without_threads_on(&clock);
+        let ran = Arc::new(AtomicUsize::new(0));
+        let callbacks: Vec<_> = (0..2)
+            .map(|_| {
+                let ran = ran.clone();
+                h.after_func(Duration::ZERO, move || {
+                    ran.fetch_add(1, SeqCst);
+                })
+            })
+            .collect();
+        let t = {
+            let h = h.clone();
+            thread::spawn(move || callback_thread(&h, &jobs, 2))
+        };
+        clock.advance(Duration::ZERO);
+        assert_eq!(
+            ran.load(SeqCst),
+            2,
+            "advance returned before the callbacks due in its step finished"
+        );
+        t.join().unwrap();
+        drop(callbacks);
+        assert_eq!(h.stats().callbacks, 0);
     });
 }
 

@@ -440,6 +440,22 @@ impl Handle {
         (handle, rx)
     }
 
+    /// As [`without_threads`](Self::without_threads), on `clock` (registered
+    /// with it, so that its `advance` steps this driver).
+    #[cfg(loom)]
+    pub(crate) fn without_threads_on(
+        clock: &crate::ManualClock,
+    ) -> (Handle, crossbeam_channel::Receiver<super::callbacks::Job>) {
+        let (jobs, rx) = Jobs::new();
+        let clock_of = Clock::Manual(clock.clone());
+        let inner = Arc::new(Inner::new(clock_of, 1_000_000, "test".into(), jobs, None));
+        clock.register(&inner);
+        let handle = Handle {
+            inner: InnerRef::Shared(inner),
+        };
+        (handle, rx)
+    }
+
     /// One collect-and-deliver pass of the driver at driver time `now` (ns).
     pub(crate) fn step_at(&self, now: u64) {
         let st = self.inner.state.lock();
