@@ -10,15 +10,15 @@
 //! thread calling [`step`] once) and crossbeam-channel's internals (its
 //! non-blocking `try_send`/`try_recv` are single steps to loom).
 
-use crate::ManualClock;
 use crate::driver::Handle;
 use crate::driver::callbacks::{Job, run_job, run_one};
 use crate::wheel::NEVER;
+use crate::{ManualClock, Stats};
 use crossbeam_channel::{Receiver, TryRecvError};
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::thread;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A pass at which every zero-duration timer made so far is due, but
 /// nothing an hour away (the models run in microseconds of real time).
@@ -529,6 +529,52 @@ fn loom_reset_vs_shutdown_vs_fire() {
     });
 }
 
+/// Dropping a handle racing shutdown and the handle's delivery, for
+/// `loom_drop_vs_shutdown_vs_fire` and `loom_ticker_drop_vs_shutdown_vs_fire`:
+/// `make` makes the handle and a clone of its receiver, `live` reads its
+/// kind's live count.
+fn drop_vs_shutdown_vs_fire<T: Send + 'static>(
+    make: fn(&Handle) -> (T, Receiver<Instant>),
+    live: fn(&Stats) -> usize,
+) {
+    loom::model(move || {
+        let (h, _jobs) = Handle::without_threads();
+        let (handle, rx) = make(&h);
+        let began = Arc::new(AtomicBool::new(false));
+        let d = spawn_driver(&h);
+        let dropper = {
+            let (h, rx, began) = (h.clone(), rx.clone(), began.clone());
+            thread::spawn(move || {
+                began.store(true, SeqCst);
+                drop(handle);
+                h.inner.chan_point();
+                rx.try_recv()
+            })
+        };
+        assert!(h.inner.shut_down());
+        h.inner.wait_for_delivery();
+        h.inner.chan_point();
+        let after_shutdown = rx.try_recv();
+        let drop_began = began.load(SeqCst);
+        let after_drop = dropper.join().unwrap();
+        d.join().unwrap();
+        assert_eq!(
+            after_drop,
+            Err(TryRecvError::Disconnected),
+            "a value of a dropped handle, or its sender outlived drop()"
+        );
+        assert!(
+            after_shutdown != Err(TryRecvError::Empty) || drop_began,
+            "a receiver still connected after shutdown"
+        );
+        h.inner.chan_point();
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+        let stats = h.stats();
+        assert_eq!((stats.pending, live(&stats)), (0, 0));
+        assert_eq!(h.inner.state.lock().wheel.values().count(), 0);
+    });
+}
+
 /// Dropping a timer racing shutdown and the timer's delivery: no deadlock,
 /// no panic; when drop returns, a receiver clone reports Disconnected at
 /// once (never a value of the dropped timer, and not Empty: a sender that
@@ -540,43 +586,14 @@ fn loom_reset_vs_shutdown_vs_fire() {
 /// is armed or counted live.
 #[test]
 fn loom_drop_vs_shutdown_vs_fire() {
-    loom::model(|| {
-        let (h, _jobs) = Handle::without_threads();
-        let timer = h.timer(Duration::ZERO);
-        let rx = timer.receiver().clone();
-        let began = Arc::new(AtomicBool::new(false));
-        let d = spawn_driver(&h);
-        let dropper = {
-            let (h, rx, began) = (h.clone(), rx.clone(), began.clone());
-            thread::spawn(move || {
-                began.store(true, SeqCst);
-                drop(timer);
-                h.inner.chan_point();
-                rx.try_recv()
-            })
-        };
-        assert!(h.inner.shut_down());
-        h.inner.wait_for_delivery();
-        h.inner.chan_point();
-        let after_shutdown = rx.try_recv();
-        let drop_began = began.load(SeqCst);
-        let after_drop = dropper.join().unwrap();
-        d.join().unwrap();
-        assert_eq!(
-            after_drop,
-            Err(TryRecvError::Disconnected),
-            "a value of a dropped timer, or its sender outlived drop()"
-        );
-        assert!(
-            after_shutdown != Err(TryRecvError::Empty) || drop_began,
-            "a receiver still connected after shutdown"
-        );
-        h.inner.chan_point();
-        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
-        let stats = h.stats();
-        assert_eq!((stats.pending, stats.timers), (0, 0));
-        assert_eq!(h.inner.state.lock().wheel.values().count(), 0);
-    });
+    drop_vs_shutdown_vs_fire(
+        |h| {
+            let timer = h.timer(Duration::ZERO);
+            let rx = timer.receiver().clone();
+            (timer, rx)
+        },
+        |s| s.timers,
+    );
 }
 
 /// Dropping a ticker racing shutdown and its delivery: as for a timer
@@ -587,43 +604,14 @@ fn loom_drop_vs_shutdown_vs_fire() {
 /// fires) or counted live.
 #[test]
 fn loom_ticker_drop_vs_shutdown_vs_fire() {
-    loom::model(|| {
-        let (h, _jobs) = Handle::without_threads();
-        let ticker = h.ticker(Duration::from_nanos(1));
-        let rx = ticker.receiver().clone();
-        let began = Arc::new(AtomicBool::new(false));
-        let d = spawn_driver(&h);
-        let dropper = {
-            let (h, rx, began) = (h.clone(), rx.clone(), began.clone());
-            thread::spawn(move || {
-                began.store(true, SeqCst);
-                drop(ticker);
-                h.inner.chan_point();
-                rx.try_recv()
-            })
-        };
-        assert!(h.inner.shut_down());
-        h.inner.wait_for_delivery();
-        h.inner.chan_point();
-        let after_shutdown = rx.try_recv();
-        let drop_began = began.load(SeqCst);
-        let after_drop = dropper.join().unwrap();
-        d.join().unwrap();
-        assert_eq!(
-            after_drop,
-            Err(TryRecvError::Disconnected),
-            "a tick of a dropped ticker, or its sender outlived drop()"
-        );
-        assert!(
-            after_shutdown != Err(TryRecvError::Empty) || drop_began,
-            "a receiver still connected after shutdown"
-        );
-        h.inner.chan_point();
-        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
-        let stats = h.stats();
-        assert_eq!((stats.pending, stats.tickers), (0, 0));
-        assert_eq!(h.inner.state.lock().wheel.values().count(), 0);
-    });
+    drop_vs_shutdown_vs_fire(
+        |h| {
+            let ticker = h.ticker(Duration::from_nanos(1));
+            let rx = ticker.receiver().clone();
+            (ticker, rx)
+        },
+        |s| s.tickers,
+    );
 }
 
 /// A callback's stop() racing a shutdown in `Driver::stop`'s order for a

@@ -326,29 +326,37 @@ fn panic_message(f: impl FnOnce()) -> Option<String> {
         .or_else(|| e.downcast_ref::<String>().cloned())
 }
 
+/// Runs `recv` in a callback of `on` due 1 ms ahead, advances `clock` in
+/// the background (so that a hang fails the test instead of hanging it),
+/// and returns what `recv` panicked with.
+fn panic_of_recv_in_a_callback(
+    clock: &ManualClock,
+    on: &Handle,
+    recv: impl FnOnce() + Send + 'static,
+) -> String {
+    let (tx, rx) = bounded(1);
+    on.after_func(ms(1), move || tx.send(panic_message(recv)).unwrap())
+        .detach();
+    let done = advance_in_background(clock, ms(1));
+    let msg = rx
+        .recv_timeout(HANG)
+        .expect("the callback hung in recv")
+        .expect("recv panicked");
+    done.recv_timeout(HANG).expect("advance returned");
+    msg
+}
+
 // ManualClock docs: a callback that blocks on a later virtual deadline would
 // hang `advance`; `Timer::recv` sees that case and panics instead.
 #[test]
 fn timer_recv_in_a_callback_of_the_same_clock_panics_instead_of_deadlocking() {
     let (clock, driver) = manual();
     let h = driver.handle();
-    let (tx, rx) = bounded(1);
     let h2 = h.clone();
-    h.after_func(ms(1), move || {
+    let msg = panic_of_recv_in_a_callback(&clock, &h, move || {
         let later = h2.timer(ms(1));
-        tx.send(panic_message(|| {
-            let _ = later.recv();
-        }))
-        .unwrap();
-    })
-    .detach();
-    // In the background, so that a hang fails the test instead of hanging it.
-    let done = advance_in_background(&clock, ms(1));
-    let msg = rx
-        .recv_timeout(HANG)
-        .expect("the callback hung in recv")
-        .expect("Timer::recv panicked");
-    done.recv_timeout(HANG).expect("advance returned");
+        let _ = later.recv();
+    });
     assert!(
         msg.contains("Timer::recv") && msg.contains("deadlock"),
         "message {msg:?}"
@@ -362,21 +370,9 @@ fn ticker_recv_in_a_callback_on_another_driver_of_the_same_clock_panics() {
     let (clock, a) = manual();
     let b = Driver::builder().clock(clock.clone()).build().unwrap();
     let ticker = b.handle().ticker(ms(5));
-    let (tx, rx) = bounded(1);
-    a.handle()
-        .after_func(ms(1), move || {
-            tx.send(panic_message(|| {
-                let _ = ticker.recv();
-            }))
-            .unwrap();
-        })
-        .detach();
-    let done = advance_in_background(&clock, ms(1));
-    let msg = rx
-        .recv_timeout(HANG)
-        .expect("the callback hung in recv")
-        .expect("Ticker::recv panicked");
-    done.recv_timeout(HANG).expect("advance returned");
+    let msg = panic_of_recv_in_a_callback(&clock, &a.handle(), move || {
+        let _ = ticker.recv();
+    });
     assert!(
         msg.contains("Ticker::recv") && msg.contains("deadlock"),
         "message {msg:?}"

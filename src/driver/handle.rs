@@ -433,11 +433,7 @@ impl Handle {
         let clock = Clock::Real {
             base: Instant::now(),
         };
-        let inner = Inner::new(clock, 1_000_000, "test".into(), jobs, None);
-        let handle = Handle {
-            inner: InnerRef::Shared(Arc::new(inner)),
-        };
-        (handle, rx)
+        (Self::threadless(clock, jobs), rx)
     }
 
     /// As [`without_threads`](Self::without_threads), on `clock` (registered
@@ -447,13 +443,19 @@ impl Handle {
         clock: &crate::ManualClock,
     ) -> (Handle, crossbeam_channel::Receiver<super::callbacks::Job>) {
         let (jobs, rx) = Jobs::new();
-        let clock_of = Clock::Manual(clock.clone());
-        let inner = Arc::new(Inner::new(clock_of, 1_000_000, "test".into(), jobs, None));
-        clock.register(&inner);
-        let handle = Handle {
-            inner: InnerRef::Shared(inner),
-        };
+        let handle = Self::threadless(Clock::Manual(clock.clone()), jobs);
+        if let InnerRef::Shared(inner) = &handle.inner {
+            clock.register(inner);
+        }
         (handle, rx)
+    }
+
+    /// A threadless driver's handle, at 1 ms resolution.
+    fn threadless(clock: Clock, jobs: Jobs) -> Handle {
+        let inner = Inner::new(clock, 1_000_000, "test".into(), jobs, None);
+        Handle {
+            inner: InnerRef::Shared(Arc::new(inner)),
+        }
     }
 
     /// One collect-and-deliver pass of the driver at driver time `now` (ns).
