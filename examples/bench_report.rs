@@ -1017,8 +1017,9 @@ struct CriterionData {
 
 /// Which bench binary writes each criterion group (for the staleness check;
 /// a group missing here is never taken as fresh).
-const GROUP_BENCH: [(&str, &str); 5] = [
+const GROUP_BENCH: [(&str, &str); 6] = [
     ("create_drop", "core"),
+    ("create_drop_interleaved", "core"),
     ("create_cancel", "alternatives"),
     ("pending", "alternatives"),
     ("threads", "alternatives"),
@@ -1796,6 +1797,23 @@ impl Report {
             core("floor: bounded(1) + Instant::now"),
             src,
         ));
+        // Context, not the verdict: the same two, in alternating batches.
+        let inter = |f: &str| {
+            self.criterion
+                .as_ref()
+                .and_then(|c| c.est("create_drop_interleaved", f, None))
+        };
+        if let (Some(x), Some(y), Some(last)) = (
+            inter("global Timer::new 1s"),
+            inter("floor: bounded(1) + Instant::now"),
+            t.last_mut(),
+        ) {
+            let _ = write!(
+                last.text,
+                "; the same two measured in alternating batches (`create_drop_interleaved`, context only): {x} vs {y} = {:.2}×",
+                x.mid / y.mid
+            );
+        }
         t.push(below_target(
             "core: after_func(1 s) + drop < 80 ns",
             core("global after_func 1s"),
@@ -2398,6 +2416,7 @@ impl Report {
         let _ = writeln!(
             m,
             "Medians left by `cargo bench --bench core --bench alternatives` in `{}`, written between {} and {}, by runs on the sources of this report (checked by fingerprint){}. \
+             `create_drop_interleaved` times the floor and the global Timer again in alternating batches of 512 within every sample (each row times only its own batches), so that both see the same heap state and machine speed; \
              `threads` rows are aggregate time per operation (wall time / all operations of all threads, 1 or 2 threads creating and dropping at once); \
              `burst_100k` rows are per burst of 100,000 timers due at one instant (manual clock: the `advance` call that puts every value in its channel; real driver: from the deadline until the last value is received; floor: a `try_send` into each of 100,000 channels).\n",
             c.dir.strip_prefix(env!("CARGO_MANIFEST_DIR")).map_or_else(
