@@ -11,6 +11,27 @@
 //! Order: `W` then `D`, never the other way (see the ground rules in
 //! [`entry`](crate::entry)). Nothing user-provided runs, and nothing that can
 //! wake another thread is dropped, while `W` is held.
+//!
+//! # Why every create and every drop takes `W`
+//!
+//! A handle's life costs two `W` round trips, four atomic read-modify-write
+//! instructions: most of what a `Timer` adds to its channel (compare the
+//! floor, the "floor + one mutex-guarded slab insert and remove" reference
+//! and the `Timer` rows of the `core` bench in `docs/benchmarks.md`). The
+//! cheaper designs each give up part of the contract:
+//!
+//! - *Lazy removal* (Go's runtime marks a stopped timer deleted and sweeps
+//!   its heap once a quarter of it is deleted): drop would be one atomic
+//!   instruction, but the entry would outlive its handle until its slot
+//!   comes round or a sweep runs. `stats().pending` would not go down at
+//!   drop, a loop making and dropping 1 s timers would hold a second's worth
+//!   of dead entries, and a sweep under `W` would delay every delivery by
+//!   its length.
+//! - *Lock-free filing and unlinking* while the driver walks the same slot
+//!   lists: O(1) removal from a shared doubly-linked list needs deferred
+//!   reclamation of its nodes, which means `unsafe` code (and Miri in CI).
+//!   The crate forbids `unsafe` until a benchmark shows the need outweighs
+//!   that risk; the `core` bench's `Timer` rows are that measurement.
 
 use crate::clock::Clock;
 use crate::driver::callbacks::Jobs;
