@@ -142,8 +142,10 @@ impl ManualClock {
         self.drive_to(goal);
     }
 
-    /// Moves virtual time forward to `t`; a `t` in the past is a no-op
-    /// (time never goes back).
+    /// Moves virtual time forward to `t`. A `t` at or before
+    /// [`now`](Self::now) moves no time (time never goes back) but, like
+    /// `advance(Duration::ZERO)`, still handles what is already due (say, a
+    /// zero-duration timer made since the last advance).
     ///
     /// # Panics
     ///

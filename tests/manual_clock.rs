@@ -61,6 +61,20 @@ fn now_is_the_base_plus_virtual_elapsed_time() {
     assert_eq!(clock.clone().now(), clock.now());
 }
 
+// Issue 3: `advance_to` a past instant moves no time, but, like
+// `advance(Duration::ZERO)`, handles what is already due.
+#[test]
+fn advance_to_the_past_still_fires_what_is_due() {
+    let (clock, driver) = manual();
+    clock.advance(ms(10));
+    let now = clock.now();
+    let timer = driver.handle().timer(Duration::ZERO);
+    assert_eq!(timer.try_recv(), Err(TryRecvError::Empty));
+    clock.advance_to(now - ms(5));
+    assert_eq!(clock.now(), now, "time never goes back");
+    assert_eq!(timer.try_recv(), Ok(now));
+}
+
 // Issue 3, semantics 2
 #[test]
 fn advance_returns_after_values_are_in_their_channels() {
