@@ -797,6 +797,36 @@ impl Harness {
         Ok(())
     }
 
+    /// After shutdown: `rx` yields the value the model says was waiting (if
+    /// any), then it and its clone report `Disconnected`.
+    fn drained_then_disconnected(
+        &self,
+        rx: &Receiver<Instant>,
+        clone: &Receiver<Instant>,
+        waiting: Option<u64>,
+        what: &str,
+        i: usize,
+    ) -> Result<(), TestCaseError> {
+        if let Some(ns) = waiting {
+            prop_assert_eq!(rx.try_recv(), Ok(self.at(ns)), "{} {}: drain", what, i);
+        }
+        prop_assert_eq!(
+            rx.try_recv(),
+            Err(TryRecvError::Disconnected),
+            "{} {}",
+            what,
+            i
+        );
+        prop_assert_eq!(
+            clone.try_recv(),
+            Err(TryRecvError::Disconnected),
+            "{} {} clone",
+            what,
+            i
+        );
+        Ok(())
+    }
+
     /// Shuts the drivers down: every receiver yields what was waiting, then
     /// reports `Disconnected`; nothing is pending or runs any more.
     fn finish(mut self) -> Result<(), TestCaseError> {
@@ -814,21 +844,7 @@ impl Harness {
         for (i, slot) in self.timers.iter().enumerate() {
             let Some((timer, clone)) = slot else { continue };
             let model = self.model.timers[i].as_ref().expect("model timer");
-            if let Some(ns) = model.waiting {
-                prop_assert_eq!(timer.try_recv(), Ok(self.at(ns)), "timer {}: drain", i);
-            }
-            prop_assert_eq!(
-                timer.try_recv(),
-                Err(TryRecvError::Disconnected),
-                "timer {}",
-                i
-            );
-            prop_assert_eq!(
-                clone.try_recv(),
-                Err(TryRecvError::Disconnected),
-                "timer {} clone",
-                i
-            );
+            self.drained_then_disconnected(timer.receiver(), clone, model.waiting, "timer", i)?;
             prop_assert!(!timer.stop(), "timer {}: stop after shutdown and drain", i);
         }
         for (i, slot) in self.tickers.iter().enumerate() {
@@ -836,21 +852,7 @@ impl Harness {
                 continue;
             };
             let model = self.model.tickers[i].as_ref().expect("model ticker");
-            if let Some(ns) = model.waiting {
-                prop_assert_eq!(ticker.try_recv(), Ok(self.at(ns)), "ticker {}: drain", i);
-            }
-            prop_assert_eq!(
-                ticker.try_recv(),
-                Err(TryRecvError::Disconnected),
-                "ticker {}",
-                i
-            );
-            prop_assert_eq!(
-                clone.try_recv(),
-                Err(TryRecvError::Disconnected),
-                "ticker {} clone",
-                i
-            );
+            self.drained_then_disconnected(ticker.receiver(), clone, model.waiting, "ticker", i)?;
         }
         for (i, cb) in self.callbacks.iter().enumerate() {
             if let Some(cb) = cb {
