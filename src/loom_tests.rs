@@ -13,7 +13,7 @@
 use crate::driver::Handle;
 use crate::driver::callbacks::{Job, run_job, run_one};
 use crate::wheel::NEVER;
-use crate::{ManualClock, Stats};
+use crate::{ManualClock, Stats, Ticker};
 use crossbeam_channel::{Receiver, TryRecvError};
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::thread;
@@ -681,6 +681,397 @@ fn loom_callback_stop_vs_shutdown_vs_run() {
         );
         assert_eq!(h.stats().callbacks, 1);
         assert_eq!(h.inner.state.lock().wheel.values().count(), 1);
+        drop(cb);
+        assert_eq!(h.stats().callbacks, 0);
+        let left = h.inner.state.lock().wheel.values().count();
+        assert_eq!(left, 0, "the callback's entry outlived its handle");
+    });
+}
+
+/// A flag an assertion reads to learn where loom put a step of another
+/// thread. A `std` atomic, not a loom one: it adds no interleavings of its
+/// own (loom runs one thread at a time and switches only at its own
+/// operations, so a flag set after a step is set before any other thread's
+/// next step, and reads the order of the execution being explored), which
+/// keeps the models with several of them to seconds.
+#[derive(Clone, Default)]
+struct Mark(Arc<std::sync::atomic::AtomicBool>);
+
+impl Mark {
+    fn set(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn is_set(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Sets its mark when dropped: captured by a closure, it tells when the
+/// closure was run or dropped unrun, without a loom operation.
+struct SetOnDrop(Mark);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.set();
+    }
+}
+
+/// A ticker's `stop` or `reset` racing shutdown and the delivery of the
+/// first tick of its old grid, for `loom_ticker_stop_vs_shutdown_vs_fire`
+/// and `loom_ticker_reset_vs_shutdown_vs_fire`: `op` is the call, made on
+/// a thread of its own, and `period` the ticker's period once it returned.
+/// The old grid's first tick is the only value of the old grid a single
+/// pass can deliver; any other value is a tick of the grid `op` started.
+fn ticker_op_vs_shutdown_vs_fire(op: fn(&Ticker), period: Duration) {
+    loom::model(move || {
+        let (h, _jobs) = Handle::without_threads();
+        let ticker = Arc::new(h.ticker(Duration::from_nanos(1)));
+        let first_deadline = h.inner.state.lock().wheel.next_deadline();
+        let old = h.inner.clock.instant_of(first_deadline.unwrap());
+        let op_returned = Mark::default();
+        let d = spawn_driver(&h);
+        let o = {
+            let (ticker, op_returned) = (ticker.clone(), op_returned.clone());
+            thread::spawn(move || {
+                op(&ticker);
+                op_returned.set();
+                ticker.try_recv()
+            })
+        };
+        assert!(h.inner.shut_down());
+        h.inner.wait_for_delivery();
+        // Read before receiving: if `op` had returned, the receive below
+        // comes after it.
+        let op_had_returned = op_returned.is_set();
+        let first = ticker.try_recv();
+        let after_op = o.join().unwrap();
+        d.join().unwrap();
+        assert_ne!(
+            first,
+            Err(TryRecvError::Empty),
+            "a receiver still connected after shutdown"
+        );
+        assert_ne!(
+            after_op,
+            Ok(old),
+            "a tick of the old grid once the call returned"
+        );
+        if op_had_returned {
+            assert_ne!(
+                first,
+                Ok(old),
+                "a tick of the old grid after the call returned"
+            );
+        }
+        assert_eq!(
+            ticker.try_recv(),
+            Err(TryRecvError::Disconnected),
+            "a second tick, or a receiver still connected"
+        );
+        let sent = h.stats().fired;
+        assert!(sent <= 1, "sent {sent} ticks");
+        let received = [first, after_op].into_iter().filter(Result::is_ok).count();
+        assert!(received as u64 <= sent, "received {received}, sent {sent}");
+        assert_eq!(ticker.period(), period);
+        let stats = h.stats();
+        assert_eq!(
+            (stats.pending, stats.tickers),
+            (0, 1),
+            "armed after shutdown"
+        );
+        assert_eq!(h.inner.state.lock().wheel.values().count(), 1);
+        drop(ticker);
+        let stats = h.stats();
+        assert_eq!((stats.pending, stats.tickers), (0, 0));
+        assert_eq!(h.inner.state.lock().wheel.values().count(), 0);
+    });
+}
+
+/// `Ticker::stop()` racing shutdown and a tick's delivery: no deadlock;
+/// once stop() returns, no tick from before it is received (by the thread
+/// that stopped it, or by one that receives after that); once shutdown (and
+/// its wait for deliveries in flight) returns, the receiver never reports
+/// Empty: at most one tick, then Disconnected; nothing is armed after
+/// shutdown, and the ticker keeps its one entry until dropped.
+#[test]
+fn loom_ticker_stop_vs_shutdown_vs_fire() {
+    ticker_op_vs_shutdown_vs_fire(Ticker::stop, Duration::from_nanos(1));
+}
+
+/// `Ticker::reset()` racing shutdown and the delivery of a tick of the old
+/// grid. The new period (one second) is due in the driver's pass, so a
+/// reset before the pass has its new grid tick in it: no deadlock; once
+/// reset() returns, no tick of the old grid is received; once shutdown
+/// returns, the receiver never reports Empty (at most one tick, of either
+/// grid, then Disconnected); a reset after shutdown does not re-arm (but
+/// still sets the period), so nothing is armed once both return.
+#[test]
+fn loom_ticker_reset_vs_shutdown_vs_fire() {
+    ticker_op_vs_shutdown_vs_fire(|t| t.reset(Duration::from_secs(1)), Duration::from_secs(1));
+}
+
+/// Dropping a callback handle (not detached) racing a shutdown in
+/// `Driver::stop`'s order (as in `loom_detached_callback_vs_shutdown`), the
+/// driver's pass and the callback thread's run. The closure owns a timer of
+/// the same driver, so dropping it under `W` (ground rule 4) is a deadlock
+/// loom reports, as is any other. Asserted: the closure runs at most once;
+/// it never runs if the drop had returned before the callback thread's run
+/// step (dropping the handle stops the callback); it runs if neither the
+/// drop nor the shutdown had begun when that step was over; when shutdown
+/// returns, the closure has run or been dropped unless the drop holds it;
+/// once both return, the entry is gone (removed exactly once, by the drop
+/// or by the callback thread), and nothing is armed or counted live.
+#[test]
+fn loom_callback_drop_vs_shutdown_vs_run() {
+    loom::model(|| {
+        let (h, jobs) = Handle::without_threads();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let owned = h.timer(Duration::MAX);
+        let cb = {
+            let ran = ran.clone();
+            h.after_func(Duration::ZERO, move || {
+                ran.fetch_add(1, SeqCst);
+                drop(owned);
+            })
+        };
+        let (drop_began, drop_returned) = (Mark::default(), Mark::default());
+        let d = {
+            let h = h.clone();
+            let (drop_began, drop_returned) = (drop_began.clone(), drop_returned.clone());
+            thread::spawn(move || {
+                fire_all(&h);
+                // Before the run step decides (under W) whether to run it.
+                let dropped_before_run = drop_returned.is_set();
+                let mut stop_seen = false;
+                run_queued_until_stop(&h, &jobs, &mut stop_seen);
+                // After that decision: if neither the drop nor the shutdown
+                // had begun by now, neither had when it was made.
+                let untouched = !drop_began.is_set() && !h.inner.state.lock().shutdown;
+                (jobs, stop_seen, dropped_before_run, untouched)
+            })
+        };
+        let dropper = {
+            let (drop_began, drop_returned) = (drop_began.clone(), drop_returned.clone());
+            thread::spawn(move || {
+                drop_began.set();
+                drop(cb);
+                drop_returned.set();
+            })
+        };
+        assert!(h.inner.shut_down());
+        h.inner.wait_for_delivery();
+        h.inner.chan_point();
+        h.inner.jobs.stop();
+        let (jobs, mut stop_seen, dropped_before_run, untouched) = d.join().unwrap();
+        run_queued_until_stop(&h, &jobs, &mut stop_seen);
+        assert!(stop_seen);
+        let gone_at_shutdown = h.stats().timers == 0;
+        let drop_had_begun = drop_began.is_set();
+        dropper.join().unwrap();
+        let ran = ran.load(SeqCst);
+        assert!(ran <= 1, "ran {ran} times");
+        if dropped_before_run {
+            assert_eq!(ran, 0, "the closure ran after its handle's drop returned");
+        }
+        if untouched {
+            assert_eq!(ran, 1, "neither dropped nor shut down, yet it never ran");
+        }
+        assert!(
+            gone_at_shutdown || drop_had_begun,
+            "shutdown returned with the closure neither run nor dropped"
+        );
+        let stats = h.stats();
+        assert_eq!(stats.timers, 0, "the closure was neither run nor dropped");
+        assert_eq!((stats.pending, stats.callbacks), (0, 0));
+        assert_eq!(stats.callback_panics, 0);
+        let left = h.inner.state.lock().wheel.values().count();
+        assert_eq!(left, 0, "the callback's entry outlived its handle");
+    });
+}
+
+/// Making a handle from a `Handle` racing shutdown and the driver's pass,
+/// for `loom_make_timer_vs_shutdown_vs_fire` and
+/// `loom_make_ticker_vs_shutdown_vs_fire`: `make` makes the handle (due in
+/// the pass) and a clone of its receiver, `live` reads its kind's live
+/// count.
+fn make_vs_shutdown_vs_fire<T: Send + 'static>(
+    make: fn(&Handle) -> (T, Receiver<Instant>),
+    live: fn(&Stats) -> usize,
+) {
+    loom::model(move || {
+        let (h, _jobs) = Handle::without_threads();
+        let shut_down = Mark::default();
+        let d = spawn_driver(&h);
+        let maker = {
+            let (h, shut_down) = (h.clone(), shut_down.clone());
+            thread::spawn(move || {
+                let born_after = shut_down.is_set();
+                let (handle, rx) = make(&h);
+                h.inner.chan_point();
+                let at_once = rx.try_recv();
+                (handle, rx, born_after, at_once)
+            })
+        };
+        assert!(h.inner.shut_down());
+        shut_down.set();
+        h.inner.wait_for_delivery();
+        let (handle, rx, born_after, at_once) = maker.join().unwrap();
+        d.join().unwrap();
+        if born_after {
+            assert_eq!(
+                at_once,
+                Err(TryRecvError::Disconnected),
+                "a handle made after shutdown is not born disconnected"
+            );
+        }
+        h.inner.chan_point();
+        let first = rx.try_recv();
+        assert!(
+            at_once.is_ok() || first != Err(TryRecvError::Empty),
+            "a handle neither disconnected by the shutdown nor born disconnected"
+        );
+        h.inner.chan_point();
+        assert_eq!(
+            rx.try_recv(),
+            Err(TryRecvError::Disconnected),
+            "a second value, or a receiver still connected"
+        );
+        let stats = h.stats();
+        let received = [at_once, first].into_iter().filter(Result::is_ok).count();
+        assert!(
+            received as u64 <= stats.fired && stats.fired <= 1,
+            "received {received}, sent {}",
+            stats.fired
+        );
+        assert_eq!(
+            (stats.pending, live(&stats)),
+            (0, 1),
+            "armed after shutdown"
+        );
+        assert_eq!(h.inner.state.lock().wheel.values().count(), 1);
+        drop(handle);
+        let stats = h.stats();
+        assert_eq!((stats.pending, live(&stats)), (0, 0));
+        assert_eq!(h.inner.state.lock().wheel.values().count(), 0);
+    });
+}
+
+/// Making a timer racing shutdown and the driver's pass (the timer is due
+/// in it): no deadlock; the timer is either filed before the shutdown
+/// (and may fire in the pass) and then disconnected by it, or born
+/// disconnected (its receiver reports Disconnected as soon as the timer is
+/// made, as it must if `shut_down` had returned before it was made); never
+/// in between: once both return the receiver never reports Empty (at most
+/// one value, then Disconnected), nothing is armed, and the timer is
+/// counted live with its one entry until dropped, then neither.
+#[test]
+fn loom_make_timer_vs_shutdown_vs_fire() {
+    make_vs_shutdown_vs_fire(
+        |h| {
+            let timer = h.timer(Duration::ZERO);
+            let rx = timer.receiver().clone();
+            (timer, rx)
+        },
+        |s| s.timers,
+    );
+}
+
+/// Making a ticker racing shutdown and the driver's pass: as for a timer
+/// (`loom_make_timer_vs_shutdown_vs_fire`); a ticker filed before the pass
+/// re-arms itself when it ticks, and the shutdown disarms it.
+#[test]
+fn loom_make_ticker_vs_shutdown_vs_fire() {
+    make_vs_shutdown_vs_fire(
+        |h| {
+            let ticker = h.ticker(Duration::from_nanos(1));
+            let rx = ticker.receiver().clone();
+            (ticker, rx)
+        },
+        |s| s.tickers,
+    );
+}
+
+/// Making a callback racing a shutdown in `Driver::stop`'s order, the
+/// driver's pass (the callback is due in it) and the callback thread's run.
+/// The closure owns a timer of the same driver, so dropping it under `W`
+/// (ground rule 4; a callback born after shutdown drops its closure at
+/// once) is a deadlock loom reports, as is any other. Asserted: the
+/// closure runs at most once, and never if `shut_down` had returned before
+/// the callback was made: then it was born disconnected, its closure
+/// dropped before `after_func` returned; it runs if it was made before the
+/// pass and the shutdown had not begun when the run step was over; once
+/// all return, it has run or been dropped (never kept in an entry nobody
+/// will fire), nothing is armed, `stop()` prevents nothing (the shutdown
+/// did, or the run), and the callback keeps its one entry until dropped.
+#[test]
+fn loom_make_callback_vs_shutdown_vs_run() {
+    loom::model(|| {
+        let (h, jobs) = Handle::without_threads();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let owned = h.timer(Duration::MAX);
+        let (made, shut_down, gone) = (Mark::default(), Mark::default(), Mark::default());
+        let maker = {
+            let (h, ran, made, shut_down) =
+                (h.clone(), ran.clone(), made.clone(), shut_down.clone());
+            let (gone_seen, gone) = (gone.clone(), SetOnDrop(gone.clone()));
+            thread::spawn(move || {
+                let born_after = shut_down.is_set();
+                let cb = h.after_func(Duration::ZERO, move || {
+                    ran.fetch_add(1, SeqCst);
+                    drop((owned, gone));
+                });
+                made.set();
+                (cb, born_after, gone_seen.is_set())
+            })
+        };
+        let d = {
+            let (h, made) = (h.clone(), made.clone());
+            thread::spawn(move || {
+                let made_before_pass = made.is_set();
+                fire_all(&h);
+                let mut stop_seen = false;
+                run_queued_until_stop(&h, &jobs, &mut stop_seen);
+                // After the run step's decision: if the shutdown had not
+                // begun by now, it had not then.
+                let untouched = made_before_pass && !h.inner.state.lock().shutdown;
+                (jobs, stop_seen, untouched)
+            })
+        };
+        assert!(h.inner.shut_down());
+        shut_down.set();
+        h.inner.wait_for_delivery();
+        h.inner.chan_point();
+        h.inner.jobs.stop();
+        let (jobs, mut stop_seen, untouched) = d.join().unwrap();
+        run_queued_until_stop(&h, &jobs, &mut stop_seen);
+        assert!(stop_seen);
+        let (cb, born_after, dropped_at_once) = maker.join().unwrap();
+        let ran = ran.load(SeqCst);
+        assert!(ran <= 1, "ran {ran} times");
+        if born_after {
+            assert_eq!(ran, 0, "a callback made after shutdown ran");
+            assert!(
+                dropped_at_once,
+                "a callback made after shutdown kept its closure"
+            );
+        }
+        if untouched {
+            assert_eq!(
+                ran, 1,
+                "made before the pass and not shut down, yet it never ran"
+            );
+        }
+        assert!(gone.is_set(), "the closure was neither run nor dropped");
+        let stats = h.stats();
+        assert_eq!(stats.timers, 0, "the closure's timer outlived it");
+        assert_eq!(
+            (stats.pending, stats.callbacks),
+            (0, 1),
+            "armed after shutdown"
+        );
+        assert_eq!(h.inner.state.lock().wheel.values().count(), 1);
+        assert!(!cb.stop(), "stop() after shutdown prevented something");
         drop(cb);
         assert_eq!(h.stats().callbacks, 0);
         let left = h.inner.state.lock().wheel.values().count();
