@@ -741,10 +741,11 @@ fn ticker_op_vs_shutdown_vs_fire(op: fn(&Ticker), period: Duration) {
         };
         assert!(h.inner.shut_down());
         h.inner.wait_for_delivery();
-        // Read before receiving: if `op` had returned, the receive below
-        // comes after it.
+        // Read in the same loom step as the receive (the channel point is
+        // the step's start): if `op` had returned, the receive comes after.
+        h.inner.chan_point();
         let op_had_returned = op_returned.is_set();
-        let first = ticker.try_recv();
+        let first = ticker.receiver().try_recv();
         let after_op = o.join().unwrap();
         d.join().unwrap();
         assert_ne!(
@@ -780,7 +781,8 @@ fn ticker_op_vs_shutdown_vs_fire(op: fn(&Ticker), period: Duration) {
             (0, 1),
             "armed after shutdown"
         );
-        assert_eq!(h.inner.state.lock().wheel.values().count(), 1);
+        let left = h.inner.state.lock().wheel.values().count();
+        assert_eq!(left, 1, "the entry went before its handle");
         drop(ticker);
         let stats = h.stats();
         assert_eq!((stats.pending, stats.tickers), (0, 0));
@@ -949,7 +951,8 @@ fn make_vs_shutdown_vs_fire<T: Send + 'static>(
             (0, 1),
             "armed after shutdown"
         );
-        assert_eq!(h.inner.state.lock().wheel.values().count(), 1);
+        let left = h.inner.state.lock().wheel.values().count();
+        assert_eq!(left, 1, "the entry went before its handle");
         drop(handle);
         let stats = h.stats();
         assert_eq!((stats.pending, live(&stats)), (0, 0));
@@ -1070,7 +1073,8 @@ fn loom_make_callback_vs_shutdown_vs_run() {
             (0, 1),
             "armed after shutdown"
         );
-        assert_eq!(h.inner.state.lock().wheel.values().count(), 1);
+        let left = h.inner.state.lock().wheel.values().count();
+        assert_eq!(left, 1, "the callback's entry went before its handle");
         assert!(!cb.stop(), "stop() after shutdown prevented something");
         drop(cb);
         assert_eq!(h.stats().callbacks, 0);
