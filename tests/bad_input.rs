@@ -257,3 +257,13 @@ fn one_ns_resolution_near_the_end_of_its_range_still_fires() {
     clock.advance(Duration::from_nanos(1));
     assert!(t.try_recv().is_ok(), "fires at its deadline");
 }
+
+/// Found by review: `std::thread::Builder::spawn` panics on a name with a
+/// NUL byte, so `build()` panicked instead of returning its documented
+/// `io::Error`.
+#[test]
+fn thread_name_with_a_nul_byte_is_an_error() {
+    let built = catch_unwind(|| Driver::builder().thread_name("tick\0wheel").build());
+    let err = built.expect("build() must not panic").unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+}

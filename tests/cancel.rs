@@ -791,3 +791,36 @@ fn child_with_deadline_is_capped_by_its_parent() {
     assert_cancelled(&late, CancelReason::DeadlineExceeded);
     assert_cancelled(&parent, CancelReason::DeadlineExceeded);
 }
+
+/// Found by review: a token's deadline is cancelled by a callback, which can
+/// run after the deadline has passed (later in the same `advance`, or behind
+/// a slow callback on the real clock). A child made meanwhile whose deadline
+/// (its own or the parent's) had passed was born live, against "a deadline
+/// already passed gives a child born cancelled".
+#[test]
+fn child_made_after_the_parents_deadline_but_before_its_cancel_is_born_cancelled() {
+    let (clock, _driver, h) = manual();
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let parent: Arc<std::sync::Mutex<Option<CancelToken>>> = Arc::default();
+    let p = parent.clone();
+    let c = clock.clone();
+    // Armed before the parent's deadline timer, at the same instant: it runs
+    // first, when the deadline has passed but the parent is not cancelled yet.
+    h.after_func(10 * MS, move || {
+        let parent = p.lock().unwrap().take().unwrap();
+        assert!(
+            parent.deadline().unwrap() <= c.now(),
+            "the deadline has passed"
+        );
+        let own = parent.child_with_deadline(c.now());
+        let plain = parent.child();
+        // Read here, before the parent's deadline callback runs and
+        // propagates to them.
+        tx.send([own.reason(), plain.reason()]).unwrap();
+    })
+    .detach();
+    *parent.lock().unwrap() = Some(h.cancel_token_with_deadline(clock.now() + 10 * MS));
+    clock.advance(10 * MS);
+    let born = rx.recv().unwrap();
+    assert_eq!(born, [Some(CancelReason::DeadlineExceeded); 2]);
+}

@@ -660,3 +660,78 @@ fn extreme_deadlines_do_not_disturb_the_real_clock() {
     }
     assert_eq!(stats.pending, 40, "{stats}");
 }
+
+/// A value whose `Drop` panics, to be a panic payload (`panic_any`).
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        if !thread::panicking() {
+            panic!("a panic payload's Drop panicked");
+        }
+    }
+}
+
+/// A captured value whose `Drop` panics with a [`PanicsOnDrop`] payload.
+struct PanicsWithPanickingPayload;
+
+impl Drop for PanicsWithPanickingPayload {
+    fn drop(&mut self) {
+        if !thread::panicking() {
+            panic::panic_any(PanicsOnDrop);
+        }
+    }
+}
+
+/// Found by review: a callback that panics with a payload whose own `Drop`
+/// panics. Catching the first panic is not enough: dropping its payload
+/// panicked again, outside any `catch_unwind`, and killed the callback
+/// thread; the `advance` waiting for that callback then hung, and on the real
+/// clock the next callback made the driver thread panic too. Now the second
+/// panic is caught as well, the callback is counted once, and the next
+/// callback still runs.
+#[test]
+fn callback_panic_payload_that_panics_on_drop() {
+    with_quiet_panics_on("faults-payload-callbacks", || {
+        within_hang_bound("a panic payload's drop", || {
+            let (clock, driver) = manual_driver("faults-payload");
+            let h = driver.handle();
+            let ran = Arc::new(AtomicBool::new(false));
+            let r = ran.clone();
+            h.after_func(Duration::from_millis(1), || panic::panic_any(PanicsOnDrop))
+                .detach();
+            h.after_func(Duration::from_millis(2), move || r.store(true, SeqCst))
+                .detach();
+            clock.advance(Duration::from_millis(2));
+            assert!(ran.load(SeqCst), "the next callback ran");
+            assert_eq!(h.stats().callback_panics, 1);
+            drop(driver);
+        });
+    });
+}
+
+/// Found by review: the same for a closure dropped unrun at shutdown whose
+/// capture panics with such a payload: `shutdown` itself panicked (its
+/// threads left unjoined). Now it returns and counts the panic.
+#[test]
+fn shutdown_drops_a_capture_whose_panic_payload_panics_on_drop() {
+    with_quiet_panics_on("faults-payload-shutdown", || {
+        let worker = thread::Builder::new()
+            .name("faults-payload-shutdown".into())
+            .spawn(|| {
+                let (_clock, driver) = manual_driver("faults-payload-shutdown-driver");
+                let h = driver.handle();
+                let grenade = PanicsWithPanickingPayload;
+                h.after_func(Duration::from_secs(1), move || drop(grenade))
+                    .detach();
+                driver.shutdown();
+                h.stats().callback_panics
+            })
+            .unwrap();
+        assert_eq!(
+            worker.join().ok(),
+            Some(1),
+            "shutdown returned, one panic counted"
+        );
+    });
+}
