@@ -14,7 +14,6 @@ use crate::wheel::Key;
 use crossbeam_channel::{Receiver, SendError, Sender, unbounded};
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::Ordering::Relaxed;
 
 /// Work for the callback thread.
 pub(crate) enum Job {
@@ -187,8 +186,8 @@ pub(crate) fn run_job(inner: &Inner, rx: &Receiver<Job>, job: Job, clock: usize)
             inner.jobs.finished_one();
         }
         Job::Notify(f) => {
-            if catch_unwind(AssertUnwindSafe(f)).is_err() {
-                inner.counters.callback_panics.fetch_add(1, Relaxed);
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+                inner.caught_panic(payload);
             }
             inner.jobs.finished_one();
         }
@@ -223,8 +222,8 @@ pub(crate) fn run_one(inner: &Inner, key: Key, f: Func) {
         inner.drop_caught(f);
         return;
     }
-    if catch_unwind(AssertUnwindSafe(f)).is_err() {
-        inner.counters.callback_panics.fetch_add(1, Relaxed);
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        inner.caught_panic(payload);
     }
     let mut st = inner.state.lock();
     if let EntryKind::Callback { state, .. } = &mut st.wheel.get_mut(key).kind {

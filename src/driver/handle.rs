@@ -392,8 +392,20 @@ impl Inner {
     /// panic ([`Stats::callback_panics`](crate::Stats)): such a panic must
     /// kill no thread of the driver and cut short none of its work.
     pub(crate) fn drop_caught<T>(&self, garbage: T) {
-        if catch_unwind(AssertUnwindSafe(move || drop(garbage))).is_err() {
-            self.counters.callback_panics.fetch_add(1, Relaxed);
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(garbage))) {
+            self.caught_panic(payload);
+        }
+    }
+
+    /// Counts a caught user panic ([`Stats::callback_panics`](crate::Stats))
+    /// and disposes of its payload. The payload is a user value too
+    /// (`panic_any`), whose `Drop` may panic in turn: that panic is caught
+    /// as well and its own payload leaked, not dropped, so that no user
+    /// `Drop` can unwind out of a driver's thread (or out of `shutdown`).
+    pub(crate) fn caught_panic(&self, payload: Box<dyn std::any::Any + Send>) {
+        self.counters.callback_panics.fetch_add(1, Relaxed);
+        if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            std::mem::forget(again);
         }
     }
 
