@@ -464,7 +464,12 @@ fn make(parent: Option<&Arc<Node>>, own: Own, driver: Option<Handle>) -> CancelT
             parent,
         })
     };
-    let expired = timer.as_ref().is_some_and(|(h, t)| *t <= h.now());
+    // On the effective deadline, not only an own one: an inherited deadline
+    // may have passed while its timer's callback has not run yet (it runs on
+    // the callback thread, after the deadline, maybe behind a slow callback).
+    let expired = deadline
+        .zip(handle.as_ref())
+        .is_some_and(|(t, h)| t <= h.now());
     let born = expired.then_some(CancelReason::DeadlineExceeded);
     let node = match parent {
         None => new_node(born, None, Arc::new(Mutex::new(()))),
