@@ -143,8 +143,15 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// If a thread cannot be spawned.
+    /// If a thread cannot be spawned, or (`InvalidInput`) if the thread name
+    /// contains a NUL byte, which `std::thread::Builder::spawn` would panic on.
     pub fn build(self) -> io::Result<Driver> {
+        if self.thread_name.contains('\0') {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "tickwheel: driver thread name contains a NUL byte",
+            ));
+        }
         let clock = match &self.clock {
             Some(m) => Clock::Manual(m.clone()),
             None => Clock::Real {
