@@ -27,7 +27,9 @@ pub struct Stats {
     /// [`CancelToken`](crate::CancelToken)'s deadline is not counted here,
     /// though it is pending: it is listed as [`Kind::Token`](crate::Kind).
     pub callbacks: usize,
-    /// Values delivered into channels, plus callbacks started.
+    /// Values delivered into channels, plus callbacks handed to the callback
+    /// thread once due (including one stopped after that, or dropped unrun
+    /// at shutdown: handed over is not started).
     pub fired: u64,
     /// Ticks lost: dropped on a full channel or skipped because the driver
     /// woke more than a period late.
