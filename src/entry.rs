@@ -28,7 +28,7 @@
 //! | state       | closure is          | `stop()` does                 | handle dropped               |
 //! |-------------|---------------------|-------------------------------|------------------------------|
 //! | `Armed`     | in the entry        | disarm, drop `f`: **true**    | entry removed; by `detach`: marked detached, runs later |
-//! | `Queued`    | in the callback queue | → `Cancelled`: **true**     | marked detached              |
+//! | `Queued`    | in the callback queue | → `Cancelled`: **true**     | → `Cancelled`, marked detached; by `detach`: marked detached, runs later |
 //! | `Cancelled` | in the queue, will be dropped unrun | false         | marked detached              |
 //! | `Running`   | running             | false                         | marked detached              |
 //! | `Done`      | gone                | false                         | entry removed                |
