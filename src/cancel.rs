@@ -150,7 +150,11 @@ impl CancelReason {
 ///   they follow virtual time: the token is cancelled when `advance` reaches
 ///   the deadline, before `advance` returns. A deadline too far to represent
 ///   (`Duration::MAX`) means no deadline. A deadline on a driver that has
-///   shut down never fires.
+///   shut down never fires. The cancellation runs as a callback on that
+///   driver's callback thread, so a slow [`after_func`](crate::after_func)
+///   callback of the same driver delays it (never advances it); keep
+///   callbacks short, or give tokens whose deadlines must be prompt a
+///   driver of their own ([`Handle::cancel_token_with_timeout`]).
 /// - A child's deadline is the earlier of its parent's and its own; a child
 ///   whose own deadline is not earlier than its parent's uses no timer of its
 ///   own (the parent's cancels it).
