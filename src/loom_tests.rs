@@ -13,7 +13,7 @@
 use crate::driver::Handle;
 use crate::driver::callbacks::{Job, run_job, run_one};
 use crate::wheel::NEVER;
-use crate::{ManualClock, Stats, Ticker};
+use crate::{ManualClock, Stats, Ticker, Timer};
 use crossbeam_channel::{Receiver, TryRecvError};
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::thread;
@@ -586,14 +586,7 @@ fn drop_vs_shutdown_vs_fire<T: Send + 'static>(
 /// is armed or counted live.
 #[test]
 fn loom_drop_vs_shutdown_vs_fire() {
-    drop_vs_shutdown_vs_fire(
-        |h| {
-            let timer = h.timer(Duration::ZERO);
-            let rx = timer.receiver().clone();
-            (timer, rx)
-        },
-        |s| s.timers,
-    );
+    drop_vs_shutdown_vs_fire(timer_with_clone, |s| s.timers);
 }
 
 /// Dropping a ticker racing shutdown and its delivery: as for a timer
@@ -604,14 +597,7 @@ fn loom_drop_vs_shutdown_vs_fire() {
 /// fires) or counted live.
 #[test]
 fn loom_ticker_drop_vs_shutdown_vs_fire() {
-    drop_vs_shutdown_vs_fire(
-        |h| {
-            let ticker = h.ticker(Duration::from_nanos(1));
-            let rx = ticker.receiver().clone();
-            (ticker, rx)
-        },
-        |s| s.tickers,
-    );
+    drop_vs_shutdown_vs_fire(ticker_with_clone, |s| s.tickers);
 }
 
 /// A callback's stop() racing a shutdown in `Driver::stop`'s order for a
@@ -775,18 +761,7 @@ fn ticker_op_vs_shutdown_vs_fire(op: fn(&Ticker), period: Duration) {
         let received = [first, after_op].into_iter().filter(Result::is_ok).count();
         assert!(received as u64 <= sent, "received {received}, sent {sent}");
         assert_eq!(ticker.period(), period);
-        let stats = h.stats();
-        assert_eq!(
-            (stats.pending, stats.tickers),
-            (0, 1),
-            "armed after shutdown"
-        );
-        let left = h.inner.state.lock().wheel.values().count();
-        assert_eq!(left, 1, "the entry went before its handle");
-        drop(ticker);
-        let stats = h.stats();
-        assert_eq!((stats.pending, stats.tickers), (0, 0));
-        assert_eq!(h.inner.state.lock().wheel.values().count(), 0);
+        kept_until_dropped(&h, ticker, |s| s.tickers);
     });
 }
 
@@ -946,18 +921,42 @@ fn make_vs_shutdown_vs_fire<T: Send + 'static>(
             "received {received}, sent {}",
             stats.fired
         );
-        assert_eq!(
-            (stats.pending, live(&stats)),
-            (0, 1),
-            "armed after shutdown"
-        );
-        let left = h.inner.state.lock().wheel.values().count();
-        assert_eq!(left, 1, "the entry went before its handle");
-        drop(handle);
-        let stats = h.stats();
-        assert_eq!((stats.pending, live(&stats)), (0, 0));
-        assert_eq!(h.inner.state.lock().wheel.values().count(), 0);
+        kept_until_dropped(&h, handle, live);
     });
+}
+
+/// The end of a model in which a handle raced a shutdown, once all have
+/// returned: nothing is armed, and the handle is counted live (by `live`)
+/// with its one entry until it is dropped, then neither.
+fn kept_until_dropped<T>(h: &Handle, handle: T, live: fn(&Stats) -> usize) {
+    let stats = h.stats();
+    assert_eq!(
+        (stats.pending, live(&stats)),
+        (0, 1),
+        "armed after shutdown"
+    );
+    let left = h.inner.state.lock().wheel.values().count();
+    assert_eq!(left, 1, "the entry went before its handle");
+    drop(handle);
+    let stats = h.stats();
+    assert_eq!((stats.pending, live(&stats)), (0, 0));
+    assert_eq!(h.inner.state.lock().wheel.values().count(), 0);
+}
+
+/// A timer due at once and a clone of its receiver, for the models generic
+/// over the handle.
+fn timer_with_clone(h: &Handle) -> (Timer, Receiver<Instant>) {
+    let timer = h.timer(Duration::ZERO);
+    let rx = timer.receiver().clone();
+    (timer, rx)
+}
+
+/// A 1 ns ticker and a clone of its receiver, for the models generic over
+/// the handle.
+fn ticker_with_clone(h: &Handle) -> (Ticker, Receiver<Instant>) {
+    let ticker = h.ticker(Duration::from_nanos(1));
+    let rx = ticker.receiver().clone();
+    (ticker, rx)
 }
 
 /// Making a timer racing shutdown and the driver's pass (the timer is due
@@ -970,14 +969,7 @@ fn make_vs_shutdown_vs_fire<T: Send + 'static>(
 /// counted live with its one entry until dropped, then neither.
 #[test]
 fn loom_make_timer_vs_shutdown_vs_fire() {
-    make_vs_shutdown_vs_fire(
-        |h| {
-            let timer = h.timer(Duration::ZERO);
-            let rx = timer.receiver().clone();
-            (timer, rx)
-        },
-        |s| s.timers,
-    );
+    make_vs_shutdown_vs_fire(timer_with_clone, |s| s.timers);
 }
 
 /// Making a ticker racing shutdown and the driver's pass: as for a timer
@@ -985,14 +977,7 @@ fn loom_make_timer_vs_shutdown_vs_fire() {
 /// re-arms itself when it ticks, and the shutdown disarms it.
 #[test]
 fn loom_make_ticker_vs_shutdown_vs_fire() {
-    make_vs_shutdown_vs_fire(
-        |h| {
-            let ticker = h.ticker(Duration::from_nanos(1));
-            let rx = ticker.receiver().clone();
-            (ticker, rx)
-        },
-        |s| s.tickers,
-    );
+    make_vs_shutdown_vs_fire(ticker_with_clone, |s| s.tickers);
 }
 
 /// Making a callback racing a shutdown in `Driver::stop`'s order, the
