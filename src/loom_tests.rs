@@ -358,6 +358,22 @@ fn run_queued_until_stop(h: &Handle, jobs: &Receiver<Job>, stop_seen: &mut bool)
     }
 }
 
+/// The rest of a shutdown in `Driver::stop`'s order for a manual clock,
+/// after `shut_down`: wait for deliveries in flight, send `Stop` to the
+/// callback thread, join the driver's loom thread `d` (its pass, then the
+/// jobs queued by then) and do the jobs queued after it. Asserts that the
+/// callback thread met `Stop`; returns what `d` returned beside its job
+/// queue and whether it had met `Stop`.
+fn finish_stop<R>(h: &Handle, d: thread::JoinHandle<(Receiver<Job>, bool, R)>) -> R {
+    h.inner.wait_for_delivery();
+    h.inner.chan_point();
+    h.inner.jobs.stop();
+    let (jobs, mut stop_seen, rest) = d.join().unwrap();
+    run_queued_until_stop(h, &jobs, &mut stop_seen);
+    assert!(stop_seen);
+    rest
+}
+
 /// A detached callback racing its delivery, its run and a shutdown in
 /// `Driver::stop`'s order for a manual clock (mark shut down, wait for
 /// deliveries in flight, `Stop` to the callback thread, join it); the
@@ -384,17 +400,12 @@ fn loom_detached_callback_vs_shutdown() {
                 fire_all(&h);
                 let mut stop_seen = false;
                 run_queued_until_stop(&h, &jobs, &mut stop_seen);
-                (jobs, stop_seen)
+                (jobs, stop_seen, ())
             })
         };
         cb.detach();
         assert!(h.inner.shut_down());
-        h.inner.wait_for_delivery();
-        h.inner.chan_point();
-        h.inner.jobs.stop();
-        let (jobs, mut stop_seen) = d.join().unwrap();
-        run_queued_until_stop(&h, &jobs, &mut stop_seen);
-        assert!(stop_seen);
+        finish_stop(&h, d);
         let stats = h.stats();
         assert_eq!(stats.timers, 0, "the closure was neither run nor dropped");
         assert_eq!(stats.callbacks, 0, "a detached callback counted as live");
@@ -630,7 +641,7 @@ fn loom_callback_stop_vs_shutdown_vs_run() {
                 fire_all(&h);
                 let mut stop_seen = false;
                 run_queued_until_stop(&h, &jobs, &mut stop_seen);
-                (jobs, stop_seen)
+                (jobs, stop_seen, ())
             })
         };
         let s = {
@@ -641,12 +652,7 @@ fn loom_callback_stop_vs_shutdown_vs_run() {
             })
         };
         assert!(h.inner.shut_down());
-        h.inner.wait_for_delivery();
-        h.inner.chan_point();
-        h.inner.jobs.stop();
-        let (jobs, mut stop_seen) = d.join().unwrap();
-        run_queued_until_stop(&h, &jobs, &mut stop_seen);
-        assert!(stop_seen);
+        finish_stop(&h, d);
         let gone_at_shutdown = h.stats().timers == 0;
         let (stopped, shut_down_after_stop) = s.join().unwrap();
         let ran = ran.load(SeqCst);
@@ -825,7 +831,7 @@ fn loom_callback_drop_vs_shutdown_vs_run() {
                 // After that decision: if neither the drop nor the shutdown
                 // had begun by now, neither had when it was made.
                 let untouched = !drop_began.is_set() && !h.inner.state.lock().shutdown;
-                (jobs, stop_seen, dropped_before_run, untouched)
+                (jobs, stop_seen, (dropped_before_run, untouched))
             })
         };
         let dropper = {
@@ -837,12 +843,7 @@ fn loom_callback_drop_vs_shutdown_vs_run() {
             })
         };
         assert!(h.inner.shut_down());
-        h.inner.wait_for_delivery();
-        h.inner.chan_point();
-        h.inner.jobs.stop();
-        let (jobs, mut stop_seen, dropped_before_run, untouched) = d.join().unwrap();
-        run_queued_until_stop(&h, &jobs, &mut stop_seen);
-        assert!(stop_seen);
+        let (dropped_before_run, untouched) = finish_stop(&h, d);
         let gone_at_shutdown = h.stats().timers == 0;
         let drop_had_begun = drop_began.is_set();
         dropper.join().unwrap();
@@ -1028,12 +1029,7 @@ fn loom_make_callback_vs_shutdown_vs_run() {
         };
         assert!(h.inner.shut_down());
         shut_down.set();
-        h.inner.wait_for_delivery();
-        h.inner.chan_point();
-        h.inner.jobs.stop();
-        let (jobs, mut stop_seen, untouched) = d.join().unwrap();
-        run_queued_until_stop(&h, &jobs, &mut stop_seen);
-        assert!(stop_seen);
+        let untouched = finish_stop(&h, d);
         let (cb, born_after, dropped_at_once) = maker.join().unwrap();
         let ran = ran.load(SeqCst);
         assert!(ran <= 1, "ran {ran} times");
