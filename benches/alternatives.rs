@@ -13,7 +13,8 @@
 //!    pending on a dedicated driver (tickwheel must stay flat), and tokio
 //!    with as many sleeps registered.
 //! 3. `threads`: aggregate time per create+cancel with one thread and with
-//!    two threads working at once.
+//!    two threads working at once: on the global driver (one wheel lock
+//!    for both threads) and on a driver per thread (a lock each).
 //! 4. `burst_100k`: 100,000 timers due at one instant: from the deadline
 //!    until every value is in its channel (manual clock: the `advance`
 //!    call; real driver: until every value has been received), against the
@@ -171,19 +172,20 @@ fn pending(c: &mut Criterion) {
     g.finish();
 }
 
-/// Runs `work(share)` on `threads` threads at once, `iters` operations in
-/// all, and returns the wall time from the first start to the last finish,
-/// scaled to exactly `iters` operations.
-fn on_threads(threads: usize, iters: u64, work: &(dyn Fn(u64) + Sync)) -> Duration {
+/// Runs `work(thread index, share)` on `threads` threads at once, `iters`
+/// operations in all, and returns the wall time from the first start to the
+/// last finish, scaled to exactly `iters` operations.
+fn on_threads(threads: usize, iters: u64, work: &(dyn Fn(usize, u64) + Sync)) -> Duration {
     let per = iters.div_ceil(threads as u64).max(1);
     let barrier = Barrier::new(threads);
     let spans: Vec<(Instant, Instant)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
+            .map(|i| {
+                let barrier = &barrier;
+                s.spawn(move || {
                     barrier.wait();
                     let start = Instant::now();
-                    work(per);
+                    work(i, per);
                     (start, Instant::now())
                 })
             })
@@ -202,11 +204,24 @@ fn threads(c: &mut Criterion) {
     let mut g = c.benchmark_group("threads");
     let rt = tokio_runtime();
     let tokio_handle = rt.handle().clone();
-    type Work<'a> = Box<dyn Fn(u64) + Sync + 'a>;
+    // A driver for each worker thread, so that the two threads share no
+    // wheel lock (the remedy `Driver`'s docs give for many threads making
+    // timers at once).
+    let own_drivers: Vec<Driver> = (0..2)
+        .map(|i| {
+            Driver::builder()
+                .thread_name(format!("bench-own-{i}"))
+                .build()
+                .expect("driver")
+        })
+        .collect();
+    let own: Vec<Handle> = own_drivers.iter().map(Driver::handle).collect();
+    let own = &own;
+    type Work<'a> = Box<dyn Fn(usize, u64) + Sync + 'a>;
     let cases: Vec<(&str, Work)> = vec![
         (
             "floor: Instant::now + bounded(1)",
-            Box::new(|n| {
+            Box::new(|_, n| {
                 for _ in 0..n {
                     black_box((Instant::now(), bounded::<Instant>(1)));
                 }
@@ -214,7 +229,7 @@ fn threads(c: &mut Criterion) {
         ),
         (
             "tickwheel Timer",
-            Box::new(|n| {
+            Box::new(|_, n| {
                 for _ in 0..n {
                     drop(black_box(Timer::new(LONG)));
                 }
@@ -222,15 +237,31 @@ fn threads(c: &mut Criterion) {
         ),
         (
             "tickwheel Callback",
-            Box::new(|n| {
+            Box::new(|_, n| {
                 for _ in 0..n {
                     drop(black_box(tickwheel::after_func(LONG, || ())));
                 }
             }),
         ),
         (
+            "tickwheel Timer, a driver per thread",
+            Box::new(move |i, n| {
+                for _ in 0..n {
+                    drop(black_box(own[i].timer(LONG)));
+                }
+            }),
+        ),
+        (
+            "tickwheel Callback, a driver per thread",
+            Box::new(move |i, n| {
+                for _ in 0..n {
+                    drop(black_box(own[i].after_func(LONG, || ())));
+                }
+            }),
+        ),
+        (
             "tokio sleep + first poll",
-            Box::new(move |n| {
+            Box::new(move |_, n| {
                 let _ctx = tokio_handle.enter();
                 let mut cx = Context::from_waker(Waker::noop());
                 for _ in 0..n {

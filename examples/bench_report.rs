@@ -1991,8 +1991,14 @@ impl Report {
                 if let (Some(one), Some(two), Some(f1), Some(f2)) = (one, two, floor1, floor2) {
                     // A loss when a second thread lowers the total throughput.
                     if two > one {
+                        // The same two threads, each on a driver of its own.
+                        let own = format!("{name}, a driver per thread");
+                        let own_two = c
+                            .get("threads", &own, Some("2 thread(s)"))
+                            .map(|t| format!("; with a driver per thread, {t:.0} ns"))
+                            .unwrap_or_default();
                         out.push(format!(
-                            "two threads creating and dropping {}s at once take {:.0} ns per operation in aggregate, slower than one thread alone ({one:.0} ns), where the floor goes from {f1:.0} to {f2:.0} ns (criterion `threads`)",
+                            "two threads creating and dropping {}s at once on the global driver take {:.0} ns per operation in aggregate, slower than one thread alone ({one:.0} ns), where the floor goes from {f1:.0} to {f2:.0} ns{own_two} (criterion `threads`)",
                             name.trim_start_matches("tickwheel "),
                             two
                         ));
@@ -2114,7 +2120,7 @@ impl Report {
             }
             if losses.iter().any(|l| l.contains("threads")) {
                 why.push(
-                    "every create and drop takes the driver's one wheel lock, so threads that do it at once queue on that lock instead of running in parallel",
+                    "every create and drop takes the driver's one wheel lock, so threads that do it at once queue on that lock instead of running in parallel (threads on drivers of their own share no lock)",
                 );
             }
             if losses.iter().any(|l| l.contains("bytes")) {

@@ -31,6 +31,19 @@ use std::time::{Duration, Instant};
 /// driver.shutdown(); // also done by Drop
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// # Many threads making timers at once
+///
+/// Every create and every drop of a handle takes its driver's one wheel
+/// lock for a few dozen nanoseconds. Threads that do it at a high rate at
+/// the same moment queue on that lock: on the 2-core machine of
+/// `docs/benchmarks.md`, two threads creating and dropping `Callback`s on
+/// the global driver get less done together than one thread alone (the
+/// `threads` table there). If that matters, give each group of such
+/// threads a `Driver` of its own: drivers share no lock (each has its own
+/// wheel and two threads of its own, which sleep while nothing is due).
+/// A handle of one driver works from any thread, so the split is only
+/// about contention, never about correctness.
 pub struct Driver {
     /// Handle to the shared state.
     handle: Handle,
