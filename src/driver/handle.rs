@@ -32,6 +32,15 @@
 //!   reclamation of its nodes, which means `unsafe` code (and Miri in CI).
 //!   The crate forbids `unsafe` until a benchmark shows the need outweighs
 //!   that risk; the `core` bench's `Timer` rows are that measurement.
+//!   Nor would it remove all four instructions: publishing a new entry to
+//!   the driver thread takes one, so does claiming an armed entry at drop
+//!   against a driver that may be firing it, and a shared `pending` count
+//!   takes one more at each end unless it is kept per thread. So it saves
+//!   at most two of the four; with the arena's free list shared too, none.
+//!
+//! Contention on `W` (many threads creating and dropping at once) is a
+//! separate matter, with a remedy that keeps the contract: a
+//! [`Driver`](crate::Driver) per group of threads.
 
 use crate::clock::Clock;
 use crate::driver::callbacks::Jobs;
