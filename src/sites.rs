@@ -133,7 +133,10 @@ impl SiteTracker {
             .entry((std::ptr::from_ref(site) as usize, kind))
             .or_insert(0);
         *n += 1;
-        (*n == self.threshold + 1).then(|| self.f.clone())
+        // `n - 1 == threshold`, not `n == threshold + 1`: that overflows for
+        // a threshold of `usize::MAX` (which no count can cross), and this
+        // runs under `W` while a handle is being made.
+        (*n - 1 == self.threshold).then(|| self.f.clone())
     }
 
     /// Counts a handle gone.

@@ -215,3 +215,23 @@ fn tokens_are_counted_while_alive() {
     drop(root);
     assert_eq!(tickwheel::stats().tokens, before);
 }
+
+// Found by review: `threshold + 1` overflowed for a threshold of
+// `usize::MAX` (the natural "never"), so with overflow checks every handle
+// made on the driver panicked, leaving its entry and live count behind.
+#[test]
+fn a_threshold_of_usize_max_never_notifies_and_never_panics() {
+    let clock = ManualClock::new();
+    let driver = Driver::builder()
+        .clock(clock.clone())
+        .on_site_threshold(usize::MAX, |_| panic!("no site can cross usize::MAX"))
+        .build()
+        .unwrap();
+    let h = driver.handle();
+    let timer = h.timer(Duration::from_secs(1));
+    flush(&clock, &h);
+    let s = h.stats();
+    assert_eq!((s.timers, s.pending, s.callback_panics), (1, 1, 0));
+    drop(timer);
+    assert_eq!(h.stats().timers, 0);
+}
