@@ -60,12 +60,21 @@ impl Handle {
             b.count
                 .cmp(&a.count)
                 .then(b.oldest.cmp(&a.oldest))
+                // The column too: several sites can share a line, and the
+                // map's order is random, so without it ties would be too.
                 .then_with(|| {
-                    (a.location.file(), a.location.line(), a.kind).cmp(&(
-                        b.location.file(),
-                        b.location.line(),
-                        b.kind,
-                    ))
+                    (
+                        a.location.file(),
+                        a.location.line(),
+                        a.location.column(),
+                        a.kind,
+                    )
+                        .cmp(&(
+                            b.location.file(),
+                            b.location.line(),
+                            b.location.column(),
+                            b.kind,
+                        ))
                 })
         });
         sites

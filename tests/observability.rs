@@ -235,3 +235,22 @@ fn a_threshold_of_usize_max_never_notifies_and_never_panics() {
     drop(timer);
     assert_eq!(h.stats().timers, 0);
 }
+
+// Found by review: ties of count and age were ordered by file and line
+// only, so sites on one line (told apart by their column) came in hash-map
+// order, which changes from run to run; the doc promises "by location".
+#[test]
+fn live_sites_on_one_line_tie_break_by_column() {
+    let (_clock, driver) = manual();
+    let h = driver.handle();
+    #[rustfmt::skip]
+    let timers = [h.timer(Duration::from_secs(1)), h.timer(Duration::from_secs(1)), h.timer(Duration::from_secs(1)), h.timer(Duration::from_secs(1)), h.timer(Duration::from_secs(1)), h.timer(Duration::from_secs(1)), h.timer(Duration::from_secs(1)), h.timer(Duration::from_secs(1))];
+    let sites = h.live_sites();
+    assert_eq!(sites.len(), 8, "{sites:?}");
+    // Virtual time did not move: one count and one age for all eight.
+    let columns: Vec<u32> = sites.iter().map(|s| s.location.column()).collect();
+    let mut sorted = columns.clone();
+    sorted.sort_unstable();
+    assert_eq!(columns, sorted, "ties are broken by location");
+    drop(timers);
+}
