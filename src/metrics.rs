@@ -15,7 +15,9 @@
 //!
 //! The driver publishes after every batch it delivers; gauges change on
 //! every create and drop, so exporters that want them exact at scrape time
-//! call [`Handle::publish_metrics`] first.
+//! call [`Handle::publish_metrics`] first. A panic of the recorder while the
+//! driver publishes is caught and counted in
+//! [`Stats::callback_panics`]; one in `publish_metrics` reaches its caller.
 
 use crate::driver::Handle;
 use crate::driver::handle::Inner;

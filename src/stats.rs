@@ -35,8 +35,9 @@ pub struct Stats {
     /// woke more than a period late.
     pub dropped_ticks: u64,
     /// Callbacks that panicked, plus closures whose drop panicked when the
-    /// driver dropped them unrun (stopped once due, or at shutdown). Each
-    /// panic was caught.
+    /// driver dropped them unrun (stopped once due, or at shutdown), plus
+    /// (feature `metrics`) panics of the metrics recorder while the driver
+    /// published after a batch. Each panic was caught.
     pub callback_panics: u64,
     /// Times the driver thread woke up (by its deadline or by a new earlier
     /// timer).

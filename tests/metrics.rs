@@ -12,6 +12,21 @@ use std::sync::Arc;
 use std::time::Duration;
 use tickwheel::{Driver, ManualClock};
 
+/// The driver name whose gauges panic when set (a recorder is user code).
+const PANICKING: &str = "driver=panicking-recorder";
+
+/// The process's recorder, installed by whichever test comes first.
+fn store() -> Arc<Store> {
+    static STORE: std::sync::OnceLock<Arc<Store>> = std::sync::OnceLock::new();
+    STORE
+        .get_or_init(|| {
+            let store = Arc::new(Store::default());
+            metrics::set_global_recorder(Rec(store.clone())).unwrap();
+            store
+        })
+        .clone()
+}
+
 /// The last value of every metric, by name and labels.
 #[derive(Default)]
 struct Store(Mutex<HashMap<String, f64>>, Mutex<HashMap<String, usize>>);
@@ -34,6 +49,10 @@ impl GaugeFn for Handle {
         *self.0.0.lock().entry(self.1.clone()).or_default() -= v;
     }
     fn set(&self, v: f64) {
+        assert!(
+            !self.1.contains(PANICKING),
+            "the recorder panics (on purpose)"
+        );
         self.0.0.lock().insert(self.1.clone(), v);
     }
 }
@@ -71,8 +90,7 @@ impl Recorder for Rec {
 
 #[test]
 fn stats_are_published_with_tickwheel_names() {
-    let store = Arc::new(Store::default());
-    metrics::set_global_recorder(Rec(store.clone())).unwrap();
+    let store = store();
 
     let clock = ManualClock::new();
     let driver = Driver::builder()
@@ -155,4 +173,29 @@ fn publishing_does_not_deadlock_against_reset() {
             panic!("reset loop deadlocked against metrics publishing");
         }
     }
+}
+
+// Found by review: the driver thread publishes after each batch, calling the
+// recorder (user code) without catching its panics: one panic killed the
+// driver thread, so no timer of that driver fired again, and dropping the
+// driver re-raised the panic from its join.
+#[test]
+fn a_panicking_recorder_kills_no_driver_thread() {
+    let _store = store();
+    let driver = Driver::builder()
+        .thread_name("panicking-recorder")
+        .build()
+        .unwrap();
+    let h = driver.handle();
+    for round in 0..2 {
+        let timer = h.timer(Duration::from_millis(1));
+        assert!(
+            timer.recv_timeout(Duration::from_secs(10)).is_ok(),
+            "round {round}: the driver thread died"
+        );
+    }
+    // Each publish panicked and was counted; the last one may still be
+    // running, so only a lower bound is certain.
+    assert!(h.stats().callback_panics >= 1);
+    drop(driver); // joins the driver thread: must not re-raise
 }

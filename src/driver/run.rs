@@ -81,8 +81,16 @@ pub(crate) fn step<'a>(
     // Publishing reads the stats, which takes W: only with no lock held
     // (under D it would invert the W-then-D order and deadlock against a
     // reset waiting on D under W).
+    //
+    // The recorder is user code, run here on the driver thread (or the
+    // advancing one): a panic in it is caught and counted, as a callback's
+    // is, so that it cannot kill the driver thread and every timer with it.
     #[cfg(feature = "metrics")]
-    crate::metrics::publish(inner, Some(&mut lateness.into_iter()));
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crate::metrics::publish(inner, Some(&mut lateness.into_iter()));
+    })) {
+        inner.caught_panic(payload);
+    }
     inner.state.lock()
 }
 
