@@ -465,6 +465,49 @@ fn recv_in_a_site_threshold_notification_waits_for_the_advance() {
     );
 }
 
+// Found by review: the test above, with the notification's timer due at the
+// second step of the advance instead of the first. Notifications were
+// counted with the callbacks, so the first step (a plain timer, no
+// callback) waited for the blocked notification before moving on to the
+// step that would answer it: `advance` hung until the driver shut down.
+#[test]
+fn recv_in_a_site_threshold_notification_is_answered_by_a_later_step() {
+    let clock = ManualClock::new();
+    let (timer_tx, timer_rx) = bounded::<tickwheel::Timer>(1);
+    let (started_tx, started) = bounded(1);
+    let (tx, rx) = bounded(1);
+    let driver = Driver::builder()
+        .clock(clock.clone())
+        .on_site_threshold(0, move |_| {
+            // Only the first crossing comes with a timer; the others return.
+            let Ok(timer) = timer_rx.recv_timeout(HANG) else {
+                return;
+            };
+            started_tx.send(()).unwrap();
+            tx.send(timer.recv()).unwrap();
+        })
+        .build()
+        .unwrap();
+    let h = driver.handle();
+    timer_tx.send(h.timer(ms(2))).unwrap();
+    started.recv_timeout(HANG).expect("notification started");
+    // Made at a line of its own, so its own crossing is notified too, behind
+    // the blocked one: it returns at once once it gets to run.
+    drop(timer_tx);
+    let earlier = h.timer(ms(1));
+    let done = advance_in_background(&clock, ms(2));
+    assert!(
+        done.recv_timeout(HANG).is_ok(),
+        "advance waited for the notification at its first step"
+    );
+    assert_eq!(earlier.try_recv(), Ok(clock.now() - ms(1)));
+    assert_eq!(
+        rx.recv_timeout(HANG)
+            .expect("the notification panicked or hung"),
+        Ok(clock.now())
+    );
+}
+
 // No false alarm for a timer of another manual clock: the advance waiting
 // for the callback is not the one that delivers it. (The short sleep lets
 // the callback reach `recv` with nothing to receive before the other clock

@@ -30,13 +30,14 @@ pub(crate) enum Job {
     Stop,
 }
 
-/// The queue to the callback thread, and a count of the jobs not finished
-/// yet (a manual clock waits for it to reach zero).
+/// The queue to the callback thread, and a count of the `Run` jobs not
+/// finished yet (a manual clock waits for it to reach zero).
 #[derive(Debug)]
 pub(crate) struct Jobs {
     /// Sending side of the queue (unbounded: the driver never blocks).
     tx: Sender<Job>,
-    /// Jobs not finished, and whether the queue still takes notifications.
+    /// `Run` jobs not finished, and whether the queue still takes
+    /// notifications.
     outstanding: Mutex<Outstanding>,
     /// Notified when the count of `outstanding` drops to zero.
     idle: Condvar,
@@ -45,7 +46,12 @@ pub(crate) struct Jobs {
 /// What [`Jobs::outstanding`] guards.
 #[derive(Debug, Default)]
 struct Outstanding {
-    /// Jobs (runs and notifications) queued or running.
+    /// `Run` jobs queued or running. Not notifications: no `advance` waits
+    /// for one (see `CALLBACK_CLOCK`), so one that blocks until a later step
+    /// of an `advance` delivers (a `recv` on a timer of that clock) is
+    /// answered by that step instead of hanging the `advance` at an earlier
+    /// one. (A callback queued behind such a notification still waits for
+    /// it, like one behind a slow callback.)
     count: usize,
     /// Set by the callback thread when it takes `Stop`: from then on a
     /// notification is handed back instead of queued.
@@ -104,19 +110,16 @@ impl Jobs {
     /// that thread has exited: a shutdown raced the notification (it is sent
     /// by whichever thread made the handle, with no lock held).
     pub(crate) fn push_notify(&self, f: Func) -> Result<(), Func> {
-        let mut o = self.outstanding.lock();
+        let o = self.outstanding.lock();
         if o.closed {
             return Err(f);
         }
         // Sent with the lock held: the callback thread closes the queue
         // under it and then drains what was sent before, so a notification
-        // is run, dropped by that drain, or handed back here; never lost
-        // with its count.
+        // is run, dropped by that drain, or handed back here; never lost.
+        // Not counted in `count` (see there).
         match self.tx.send(Job::Notify(f)) {
-            Ok(()) => {
-                o.count += 1;
-                Ok(())
-            }
+            Ok(()) => Ok(()),
             Err(SendError(Job::Notify(f))) => Err(f),
             Err(SendError(_)) => unreachable!("sent a notification, got another job back"),
         }
@@ -174,7 +177,6 @@ pub(crate) fn run_job(inner: &Inner, rx: &Receiver<Job>, job: Job, clock: usize)
             // drops them unrun, as it does unstarted callbacks.
             for job in rx.try_iter() {
                 inner.drop_caught(job);
-                inner.jobs.finished_one();
             }
             return false;
         }
@@ -189,7 +191,6 @@ pub(crate) fn run_job(inner: &Inner, rx: &Receiver<Job>, job: Job, clock: usize)
             if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
                 inner.caught_panic(payload);
             }
-            inner.jobs.finished_one();
         }
     }
     true
