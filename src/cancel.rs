@@ -394,6 +394,12 @@ impl CancelToken {
     /// A receiver that never yields a value and becomes disconnected when
     /// the token is cancelled (Go's `Done()`): use it in `select!`, where
     /// `recv(token.done()) -> _` fires on cancellation.
+    ///
+    /// A clone of this receiver does not keep the token alive: once the
+    /// last clone of the token (and of each of its descendants) is dropped,
+    /// the receiver clone is disconnected too, cancelled or not (its
+    /// deadline went with the token). Give a worker a clone of the token,
+    /// not of the receiver, and let it check [`reason`](Self::reason).
     pub fn done(&self) -> &Receiver<()> {
         &self.node.done
     }

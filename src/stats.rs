@@ -55,6 +55,9 @@ pub const LATENESS_WINDOW: usize = 1024;
 
 /// Percentiles of delivery lateness: the time the driver handed a value to
 /// its channel (or a callback to its thread) minus the scheduled deadline.
+/// A tick the driver offered to a full channel (and so dropped, counted in
+/// [`Stats::dropped_ticks`]) is a sample too: the driver was that late for
+/// it. So `samples` can exceed [`Stats::fired`].
 /// All zero before the first delivery. Lateness of the *receiving* thread's
 /// wake-up comes on top and is not included.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -824,3 +824,16 @@ fn child_made_after_the_parents_deadline_but_before_its_cancel_is_born_cancelled
     let born = rx.recv().unwrap();
     assert_eq!(born, [Some(CancelReason::DeadlineExceeded); 2]);
 }
+
+// Found by review (a doc fix): a clone of `done()` is disconnected when the
+// token's last clone goes, although nothing cancelled it and its deadline
+// had not passed; the doc said only "when the token is cancelled".
+#[test]
+fn a_done_receiver_clone_disconnects_when_the_token_is_dropped_uncancelled() {
+    let (_clock, _driver, h) = manual();
+    let token = h.cancel_token_with_timeout(Duration::from_secs(10));
+    let done = token.done().clone();
+    assert_eq!(done.try_recv(), Err(TryRecvError::Empty));
+    drop(token);
+    assert_eq!(done.try_recv(), Err(TryRecvError::Disconnected));
+}

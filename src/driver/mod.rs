@@ -232,7 +232,10 @@ impl Driver {
     /// the shutdown (blocked `recv`s return `Err`); the callback
     /// that was running (if any) has finished; callbacks not yet started are
     /// dropped without running; later timers made from a [`Handle`] are born
-    /// disconnected and later callbacks never run.
+    /// disconnected and later callbacks never run. Called from a callback of
+    /// this driver, it cannot wait for that callback: it returns without
+    /// waiting for the callback thread, which exits once the callback
+    /// returns (queued callbacks are still dropped unrun).
     pub fn shutdown(mut self) {
         self.stop();
     }
