@@ -166,7 +166,11 @@ impl CancelReason {
 /// of a token goes away (and with it, the last clone of each of its
 /// descendants), its wheel entry (if any) is removed at once and it
 /// unregisters from its parent in O(1). Cancelling a token also removes its
-/// wheel entry, and those of its descendants. Dropping a parent's last clone
+/// wheel entry, and those of its descendants, before the `cancel()` that
+/// cancelled them returns. (A `cancel()` that finds them already cancelled
+/// by another thread's propagation returns without waiting for that thread
+/// to remove their entries: `stats().pending` can lag it for a moment.)
+/// Dropping a parent's last clone
 /// does not cancel its children; its deadline still applies to them.
 ///
 /// While some children live, a parent's registry keeps one 16-byte slot per

@@ -23,7 +23,7 @@ pub struct Stats {
     /// Live [`Ticker`](crate::Ticker) handles, running or stopped.
     pub tickers: usize,
     /// Live [`Callback`](crate::Callback) handles (a detached callback is
-    /// not a handle: it counts in `pending` until it runs). A
+    /// not a handle: it counts in `pending` until it falls due). A
     /// [`CancelToken`](crate::CancelToken)'s deadline is not counted here,
     /// though it is pending: it is listed as [`Kind::Token`](crate::Kind).
     pub callbacks: usize,
