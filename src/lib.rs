@@ -8,18 +8,25 @@
 //!
 //! ```
 //! use crossbeam_channel::select;
-//! use std::time::Duration;
+//! use std::time::{Duration, Instant};
 //!
+//! let start = Instant::now();
 //! let ticker = tickwheel::tick(Duration::from_millis(1));
 //! let deadline = tickwheel::after(Duration::from_millis(5));
 //! let mut ticks = 0;
 //! loop {
 //!     select! {
-//!         recv(ticker.receiver()) -> _ => ticks += 1,
+//!         // A tick carries its point on the ticker's grid: never a future one.
+//!         recv(ticker.receiver()) -> tick => {
+//!             assert!(tick.unwrap() <= Instant::now());
+//!             ticks += 1;
+//!         }
 //!         recv(deadline.receiver()) -> _ => break,
 //!     }
 //! }
-//! assert!(ticks <= 5);
+//! assert!(start.elapsed() >= Duration::from_millis(5)); // never early
+//! println!("{ticks} ticks before the deadline"); // about 5: fewer, or a
+//! // late one more, when this thread loses the CPU for a while
 //! // Both handles drop here and leave nothing behind in the wheel.
 //! ```
 //!
