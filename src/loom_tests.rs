@@ -93,6 +93,35 @@ fn loom_two_stops_vs_fire() {
     });
 }
 
+/// stop() racing reset() on a timer that has fired, its value unread
+/// (found by review 4): in either order the stop prevents a delivery (the
+/// unread value, or the reset's new arming), so it returns true. It returned
+/// false when it released W before draining: the reset withdrew the value
+/// in between and re-armed, and the timer was left armed by a stop that
+/// prevented nothing.
+#[test]
+fn loom_stop_vs_reset_of_a_fired_timer() {
+    loom::model(|| {
+        let (h, _jobs) = Handle::without_threads();
+        let timer = Arc::new(h.timer(Duration::ZERO));
+        fire_all(&h);
+        let other = {
+            let timer = timer.clone();
+            thread::spawn(move || timer.stop())
+        };
+        let reset = timer.reset(Duration::from_secs(3600));
+        let stopped = other.join().unwrap();
+        let armed = h.stats().pending == 1;
+        assert!(
+            stopped,
+            "stop() = false, reset() = {reset}, armed after both: {armed}"
+        );
+        // stop then reset: the reset found nothing to prevent, and re-armed;
+        // reset then stop: both prevented something, and the stop disarmed.
+        assert_eq!(reset, !armed, "reset() = {reset}, armed = {armed}");
+    });
+}
+
 /// reset() racing delivery: the old value is withdrawn or never sent; only
 /// the new arming's value is ever received, exactly once.
 #[test]
@@ -310,6 +339,37 @@ fn loom_ticker_reset_vs_fire() {
             "the new grid's first tick"
         );
         assert_eq!(ticker.try_recv(), Err(TryRecvError::Empty), "ticked twice");
+    });
+}
+
+/// A ticker's stop racing its reset to a new grid whose first tick the
+/// driver delivers meanwhile (found by review 4): if the ticker is left
+/// running (the stop came first), that tick of the new grid is received,
+/// never withdrawn by the stop. It was withdrawn, and not counted in
+/// `dropped()`, when the stop drained the channel after releasing W.
+#[test]
+fn loom_ticker_stop_vs_reset_vs_fire() {
+    loom::model(|| {
+        let (h, _jobs) = Handle::without_threads();
+        let ticker = Arc::new(h.ticker(Duration::from_secs(3600)));
+        let other = {
+            let ticker = ticker.clone();
+            thread::spawn(move || ticker.stop())
+        };
+        let d = spawn_driver(&h);
+        // The new grid's first point (40 s) is due in the driver's pass
+        // (60 s), its second is not.
+        ticker.reset(Duration::from_secs(40));
+        other.join().unwrap();
+        d.join().unwrap();
+        let running = h.stats().pending == 1;
+        let fired = h.stats().fired;
+        let received = u64::from(ticker.try_recv().is_ok());
+        assert!(
+            !running || received + ticker.dropped() == fired,
+            "running, {fired} tick(s) of the new grid delivered, {received} received, {} dropped",
+            ticker.dropped()
+        );
     });
 }
 

@@ -176,14 +176,16 @@ impl Ticker {
         let inner = &self.handle.inner;
         let mut st = inner.state.lock();
         st.wheel.disarm(self.key);
-        // Release W before waiting on D: nothing below needs W, so other
-        // handles and the driver need not wait for this delivery too. (Waiting
-        // under W would not deadlock: whoever holds D never waits for W.)
-        drop(st);
+        // Keep W until the channel is drained, as `reset` does (W then D is
+        // the lock order; whoever holds D never waits for W). Released
+        // before, a `reset` from another thread could re-arm in between and
+        // the driver deliver the new grid's first tick, which this drain
+        // then withdrew from a running ticker, uncounted.
         inner.wait_for_delivery();
         // A tick may sit in the channel even while the ticker was armed.
         inner.chan_point();
         let _ = self.rx.try_recv();
+        drop(st);
     }
 
     /// Restarts the ticker with a new period: the first tick comes at

@@ -179,13 +179,16 @@ impl Timer {
             // rule 3).
             return true;
         }
-        // Release W before waiting on D: nothing below needs W, so other
-        // handles and the driver need not wait for this delivery too. (Waiting
-        // under W would not deadlock: whoever holds D never waits for W.)
-        drop(st);
+        // Keep W until the channel is drained, as `reset` does (W then D is
+        // the lock order; whoever holds D never waits for W). Released
+        // before, a `reset` from another thread could withdraw the value
+        // and re-arm in between: this stop then returned false and left the
+        // timer armed, a result of neither order of the two calls.
         inner.wait_for_delivery();
         inner.chan_point();
-        self.rx.try_recv().is_ok()
+        let withdrawn = self.rx.try_recv().is_ok();
+        drop(st);
+        withdrawn
     }
 
     /// Re-arms the timer to fire `d` from now, whether it was armed, fired
