@@ -358,7 +358,10 @@ impl<T> Wheel<T> {
     /// entries stay in the arena, unarmed; the caller decides what they
     /// become (re-armed, or left until their handle removes them).
     ///
-    /// `now` earlier than a previous call's is treated as that call's.
+    /// Time never goes back: `now` earlier than a previous call's moves
+    /// nothing back and fires nothing that is not due at `now` (it may fire
+    /// less: a `now` before the tick last polled fires nothing). The drivers'
+    /// clocks never go back, so they never pass one.
     pub(crate) fn poll(&mut self, now: u64, due: &mut Vec<Key>) {
         let now_tick = now / self.resolution;
         let now = now.max(self.elapsed.saturating_mul(self.resolution));

@@ -87,6 +87,24 @@ fn past_deadline_is_due_at_once() {
     assert_eq!(poll(&mut w, 100 * MS), vec![1]);
 }
 
+// Review 4: `poll`'s doc said a `now` earlier than a previous call's is
+// treated as that call's, which would fire entries armed since then that
+// are due at the earlier call's `now` but not at this one's. It never did.
+#[test]
+fn a_now_earlier_than_the_last_fires_nothing_not_due_at_it() {
+    let mut w = Wheel::new(MS);
+    assert!(poll(&mut w, 10 * MS + 700).is_empty());
+    w.insert_armed(1, 10 * MS + 500);
+    assert!(
+        poll(&mut w, 10 * MS + 200).is_empty(),
+        "due at 10.7 ms only"
+    );
+    w.insert_armed(2, 9 * MS + 800);
+    assert!(poll(&mut w, 9 * MS + 500).is_empty(), "due at 10.7 ms only");
+    assert_eq!(poll(&mut w, 10 * MS + 500), vec![1, 2]);
+    assert_eq!(w.elapsed, 10);
+}
+
 #[test]
 fn never_is_armed_but_not_filed() {
     let mut w = Wheel::new(MS);
