@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 /// - `f` runs at most once, never on the driver thread (a slow callback
 ///   never delays channel deliveries), and never before its deadline.
 ///   Callbacks due at different deadlines start in deadline order; they run
-///   one at a time.
+///   one at a time. (Order is decided when callbacks fall due: one made
+///   with a deadline already past falls due when it is made, so it starts
+///   after the callbacks that fell due before it, whatever their deadlines.)
 /// - [`stop`](Self::stop) returns true if and only if it prevented `f` from
 ///   running. Dropping the handle stops the callback; use
 ///   [`detach`](Self::detach) to let it run without the handle.
