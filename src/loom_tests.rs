@@ -1124,6 +1124,106 @@ fn loom_make_callback_vs_shutdown_vs_run() {
     });
 }
 
+/// Shutdown racing a 1 ns ticker that the driver delivers over two passes
+/// ([`fire_all`]'s, then one a minute later: each finds it billions of grid
+/// points late, sends the earliest and counts the others dropped) while a
+/// receiver clone takes a tick on a thread of its own, so the second pass
+/// may find the channel empty or still full. No deadlock; once shutdown
+/// (and its wait for deliveries in flight) returns, no tick is delivered
+/// (`fired` no longer moves) and the receiver never reports Empty: at most
+/// the one tick waiting, then every clone reports Disconnected. The ticks
+/// received are the two passes' first grid points, each at most once, and
+/// no more than were sent. `dropped()` (which `Stats::dropped_ticks`
+/// matches) accounts for every other grid point up to the last pass that
+/// collected the ticker: each was sent or counted dropped (skipped by a
+/// late pass, or lost to a full channel), never both, never neither.
+/// Nothing is armed after shutdown; the entry stays until the ticker is
+/// dropped.
+#[test]
+fn loom_ticker_two_passes_vs_shutdown() {
+    loom::model(|| {
+        let (h, _jobs) = Handle::without_threads();
+        let (ticker, rx) = ticker_with_clone(&h);
+        // The passes' times (`fire_all`'s, then a minute later); the first
+        // grid point and the first after the first pass: the two ticks the
+        // passes can send.
+        let (t1, t2) = (60 * 1_000_000_000, 120 * 1_000_000_000);
+        let first = h.inner.state.lock().wheel.next_deadline().unwrap();
+        let ticks = [first, t1 + 1].map(|t| h.inner.clock.instant_of(t));
+        let d = {
+            let h = h.clone();
+            thread::spawn(move || {
+                fire_all(&h);
+                h.step_at(t2);
+            })
+        };
+        let r = {
+            let (h, rx) = (h.clone(), rx.clone());
+            thread::spawn(move || {
+                h.inner.chan_point();
+                let taken = rx.try_recv();
+                (rx, taken)
+            })
+        };
+        assert!(h.inner.shut_down());
+        h.inner.wait_for_delivery();
+        let fired_at_shutdown = h.stats().fired;
+        let after_shutdown = ticker.try_recv();
+        let (r_rx, taken) = r.join().unwrap();
+        d.join().unwrap();
+        assert_ne!(
+            after_shutdown,
+            Err(TryRecvError::Empty),
+            "a receiver still connected after shutdown"
+        );
+        h.inner.chan_point();
+        for (clone, what) in [
+            (ticker.receiver(), "own"),
+            (&rx, "clone"),
+            (&r_rx, "other thread's clone"),
+        ] {
+            assert_eq!(
+                clone.try_recv(),
+                Err(TryRecvError::Disconnected),
+                "{what} receiver: a second tick, or still connected"
+            );
+        }
+        let stats = h.stats();
+        assert_eq!(
+            stats.fired, fired_at_shutdown,
+            "a tick delivered after shutdown returned"
+        );
+        let received: Vec<_> = [taken, after_shutdown]
+            .into_iter()
+            .filter_map(Result::ok)
+            .collect();
+        assert!(
+            received.iter().all(|t| ticks.contains(t)),
+            "received {received:?}, not a pass's first grid point {ticks:?}"
+        );
+        assert!(
+            received.len() < 2 || received[0] != received[1],
+            "received {received:?}: a tick twice"
+        );
+        assert!(
+            received.len() as u64 <= stats.fired && stats.fired <= 2,
+            "received {received:?}, sent {}",
+            stats.fired
+        );
+        let dropped = ticker.dropped();
+        assert_eq!(stats.dropped_ticks, dropped, "dropped() and Stats disagree");
+        // Grid points up to the last pass that collected the ticker: no
+        // pass, the first, the second.
+        let points = [0, t1 + 1 - first, t2 + 1 - first];
+        assert!(
+            points.contains(&(stats.fired + dropped)),
+            "sent {} + dropped {dropped} is no pass's count of grid points {points:?}",
+            stats.fired
+        );
+        kept_until_dropped(&h, ticker, |s| s.tickers);
+    });
+}
+
 /// The callback thread for [`loom_advance_waits_for_its_callbacks`]: takes
 /// `n` jobs off the queue and does each with the callback thread's own
 /// per-job code (`run_job`, which ends with `Jobs::finished_one`). It polls
