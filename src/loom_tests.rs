@@ -12,6 +12,8 @@
 
 use crate::driver::Handle;
 use crate::driver::callbacks::{Job, run_job, run_one};
+use crate::entry::Kind;
+use crate::sites::{Site, SiteFn};
 use crate::wheel::NEVER;
 use crate::{ManualClock, Stats, Ticker, Timer};
 use crossbeam_channel::{Receiver, TryRecvError};
@@ -1221,6 +1223,91 @@ fn loom_ticker_two_passes_vs_shutdown() {
             stats.fired
         );
         kept_until_dropped(&h, ticker, |s| s.tickers);
+    });
+}
+
+/// Making a timer on a driver that counts sites racing a shutdown in
+/// `Driver::stop`'s order for a manual clock (mark shut down, wait for
+/// deliveries in flight, `Stop` to the callback thread, join it). The
+/// threshold is 0, so the timer crosses it and `insert_rare` hands a
+/// notification to the callback thread, unless the timer is born after
+/// shutdown. The callback thread is this thread once it has sent `Stop`,
+/// running the production per-job code (`run_job`, which on `Stop` closes
+/// the queue to notifications and drops those sent before that): a thread
+/// that is slow to start, which is one order the real one may take.
+/// Asserted: no deadlock; the notification runs at most once, and never
+/// once the callback thread has finished `Stop` (where shutdown ends);
+/// never for a timer made after `shut_down` returned; and it runs if the
+/// timer was filed before the shutdown (its receiver was connected once
+/// made) and made before `Stop` was sent. Otherwise it is dropped unrun:
+/// once all return no job is left in the queue, no job's count is left
+/// (a manual clock's `advance` would wait for it: `wait_idle` here, which
+/// loom reports as a deadlock), and nothing holds the notification's
+/// function but the driver. The site's count and the live count are 1
+/// while the timer lives (a timer born after shutdown is counted too, as
+/// `live_sites` lists it), and both go back to 0 when it is dropped.
+#[test]
+fn loom_make_with_site_threshold_vs_shutdown() {
+    loom::model(|| {
+        let ran = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (shut_down, made, finished, late) = <(Mark, Mark, Mark, Mark)>::default();
+        let f: SiteFn = {
+            let (ran, finished, late) = (ran.clone(), finished.clone(), late.clone());
+            Arc::new(move |site: &Site| {
+                // A panic here is caught and counted: asserted below.
+                assert_eq!((site.kind, site.count), (Kind::Timer, 1));
+                ran.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if finished.is_set() {
+                    late.set();
+                }
+            })
+        };
+        let (h, jobs) = Handle::without_threads_counting_sites(0, f.clone());
+        let maker = {
+            let (h, shut_down, made) = (h.clone(), shut_down.clone(), made.clone());
+            thread::spawn(move || {
+                let born_after = shut_down.is_set();
+                let timer = h.timer(Duration::from_secs(3600));
+                let filed_before = timer.try_recv() == Err(TryRecvError::Empty);
+                made.set();
+                (timer, born_after, filed_before)
+            })
+        };
+        assert!(h.inner.shut_down());
+        shut_down.set();
+        h.inner.wait_for_delivery();
+        // Read in the same loom step as `Stop` is sent.
+        h.inner.chan_point();
+        let made_before_stop = made.is_set();
+        h.inner.jobs.stop();
+        while let Ok(job) = jobs.try_recv() {
+            if !run_job(&h.inner, &jobs, job, 0) {
+                break;
+            }
+        }
+        finished.set();
+        let (timer, born_after, filed_before) = maker.join().unwrap();
+        let ran = ran.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(ran <= 1, "the notification ran {ran} times");
+        assert!(!late.is_set(), "the notification ran after shutdown");
+        if born_after {
+            assert_eq!(ran, 0, "a timer made after shutdown notified");
+        }
+        if made_before_stop && filed_before {
+            assert_eq!(ran, 1, "queued before Stop, yet it never ran");
+        }
+        assert!(jobs.try_recv().is_err(), "a job left in the queue");
+        h.inner.jobs.wait_idle();
+        assert_eq!(
+            Arc::strong_count(&f),
+            2,
+            "a notification neither run nor dropped"
+        );
+        assert_eq!(h.stats().callback_panics, 0, "a wrong site notified");
+        let counted = || h.inner.state.lock().sites.as_ref().unwrap().counted();
+        assert_eq!(counted(), 1, "the timer's site count");
+        kept_until_dropped(&h, timer, |s| s.timers);
+        assert_eq!(counted(), 0, "the site count outlived the timer");
     });
 }
 

@@ -160,6 +160,15 @@ impl SiteTracker {
     }
 }
 
+#[cfg(all(test, loom))]
+impl SiteTracker {
+    /// The live handles counted, over all sites and kinds (for the loom
+    /// models: zero once every handle is gone).
+    pub(crate) fn counted(&self) -> usize {
+        self.counts.values().sum()
+    }
+}
+
 /// A goroutine-dump-like report: the driver's stats and its live handles
 /// grouped by creation site. `Display` prints a readable table.
 #[derive(Clone, Debug)]

@@ -475,7 +475,25 @@ impl Handle {
         let clock = Clock::Real {
             base: Instant::now(),
         };
-        (Self::threadless(clock, jobs), rx)
+        (Self::threadless(clock, jobs, None), rx)
+    }
+
+    /// As [`without_threads`](Self::without_threads), counting live handles
+    /// by site: a site that comes to hold more than `threshold` handles of
+    /// one kind queues a notification calling `f` (as
+    /// [`Builder::on_site_threshold`](crate::Builder::on_site_threshold)
+    /// does).
+    #[cfg(loom)]
+    pub(crate) fn without_threads_counting_sites(
+        threshold: usize,
+        f: crate::sites::SiteFn,
+    ) -> (Handle, crossbeam_channel::Receiver<super::callbacks::Job>) {
+        let (jobs, rx) = Jobs::new();
+        let clock = Clock::Real {
+            base: Instant::now(),
+        };
+        let sites = SiteTracker::new(threshold, f);
+        (Self::threadless(clock, jobs, Some(sites)), rx)
     }
 
     /// As [`without_threads`](Self::without_threads), on `clock` (registered
@@ -485,16 +503,17 @@ impl Handle {
         clock: &crate::ManualClock,
     ) -> (Handle, crossbeam_channel::Receiver<super::callbacks::Job>) {
         let (jobs, rx) = Jobs::new();
-        let handle = Self::threadless(Clock::Manual(clock.clone()), jobs);
+        let handle = Self::threadless(Clock::Manual(clock.clone()), jobs, None);
         if let InnerRef::Shared(inner) = &handle.inner {
             clock.register(inner);
         }
         (handle, rx)
     }
 
-    /// A threadless driver's handle, at 1 ms resolution.
-    fn threadless(clock: Clock, jobs: Jobs) -> Handle {
-        let inner = Inner::new(clock, 1_000_000, "test".into(), jobs, None);
+    /// A threadless driver's handle, at 1 ms resolution, counting sites
+    /// with `sites` if given.
+    fn threadless(clock: Clock, jobs: Jobs, sites: Option<SiteTracker>) -> Handle {
+        let inner = Inner::new(clock, 1_000_000, "test".into(), jobs, sites);
         Handle {
             inner: InnerRef::Shared(Arc::new(inner)),
         }
