@@ -422,6 +422,15 @@ impl CancelToken {
     }
 }
 
+#[cfg(all(test, loom))]
+impl CancelToken {
+    /// A weak reference to the token's node, for the loom models: dead once
+    /// the node is dropped (and with it its timer and its registration).
+    pub(crate) fn node_weak(&self) -> Weak<impl Sized + use<>> {
+        Arc::downgrade(&self.node)
+    }
+}
+
 impl Default for CancelToken {
     #[track_caller]
     fn default() -> Self {

@@ -1378,10 +1378,13 @@ fn loom_advance_waits_for_its_callbacks() {
 /// every order of their operations. Not modelled here: the nodes' `Arc` and
 /// `Weak` counts (std atomics; loom switches threads only at its own
 /// operations, so an upgrade or a last drop happens next to the loom step
-/// that follows it) and the `done()` channel's internals (its sender is
-/// dropped under `N`, so the channel is ordered by that loom lock).
+/// that follows it: the models that drop a last handle take a lock just
+/// before, a probe that lets loom put the drop on either side of the other
+/// threads' steps on that lock) and the `done()` channel's internals (its
+/// sender is dropped under `N`, so the channel is ordered by that loom
+/// lock).
 mod cancel_models {
-    use super::run_queued;
+    use super::{Mark, run_queued};
     use crate::driver::Handle;
     use crate::entry::Kind;
     use crate::wheel::NEVER;
@@ -1585,6 +1588,136 @@ mod cancel_models {
             assert_cancelled(&parent, CancelReason::Cancelled, "parent");
             assert_eq!(parent.children(), 0, "the dropped child is registered");
             assert_eq!(token_entries(&h), (0, 0), "the child's deadline leaked");
+        });
+    }
+
+    /// A parent's last handle dropped while its child cancels itself and
+    /// then drops its own last handle on another thread: whichever of the
+    /// two drops comes last drops the parent's node (the child's `Drop`
+    /// unlinks each ancestor it was the last owner of; the parent's own
+    /// `Drop` unlinks it otherwise). The tree hangs from a root the model
+    /// keeps; the parent and the child each have a deadline of their own
+    /// (the child's earlier, so each has a wheel entry), out of reach. No
+    /// deadlock, no panic; the child's `cancel()` leaves it `Cancelled` and
+    /// its parent not; once both return, both nodes are gone, the root has
+    /// no child registered, and no wheel entry or token deadline is left.
+    ///
+    /// The `children()` call before the parent's drop is a probe, as in
+    /// `loom_child_drop_vs_parent_cancel`: it takes the parent's `N`, as
+    /// the child's `Drop` does to unregister before it looks at the
+    /// parent's count, so loom puts the parent's drop before that and
+    /// after it.
+    #[test]
+    fn loom_parent_drop_vs_child_cancel() {
+        loom::model(|| {
+            let (h, _jobs) = Handle::without_threads();
+            let root = h.cancel_token_with_timeout(Duration::MAX);
+            let parent = root.child_with_timeout(HOUR);
+            let child = parent.child_with_timeout(HOUR / 2);
+            let nodes = [parent.node_weak(), child.node_weak()];
+            assert_eq!(token_entries(&h), (2, 2), "a deadline of each");
+            let canceller = thread::spawn(move || {
+                child.cancel();
+                let reason = child.reason();
+                drop(child);
+                reason
+            });
+            assert_eq!(
+                parent.reason(),
+                None,
+                "the child's cancel() reached its parent"
+            );
+            let _ = parent.children();
+            drop(parent);
+            let child_reason = canceller.join().unwrap();
+            assert_eq!(child_reason, Some(CancelReason::Cancelled), "child");
+            assert!(
+                nodes.iter().all(|n| n.strong_count() == 0),
+                "a node outlived its last handle"
+            );
+            assert_eq!(root.children(), 0, "the dropped parent is registered");
+            assert_eq!(token_entries(&h), (0, 0), "a deadline's entry leaked");
+        });
+    }
+
+    /// A parent's last handle dropped while its deadline fires (the
+    /// driver's pass, then the callback thread's run of a closure that
+    /// holds only a `Weak` of the node), and its one child's last handle
+    /// dropped on a third thread, which looks at the child's reason first.
+    /// The child (no deadline of its own) keeps the parent's node alive
+    /// while it lives, so the deadline still applies to it; whichever
+    /// thread lets go of the node last drops it: this one, the child's, or
+    /// the callback thread, when the closure's upgrade came first (the
+    /// node's `Drop` then runs inside the closure, whose timer the
+    /// cancellation has taken out of the node: marked detached while it
+    /// runs, removed by the callback thread once it returns). No deadlock,
+    /// no panic; the child, if it was cancelled when it looked, has
+    /// `DeadlineExceeded`, and it has if the run had returned by then;
+    /// once both handles are gone the deadline is not armed (had the pass
+    /// not collected it, it went with the node, which nothing else keeps);
+    /// once all return both nodes are gone, the root has no child
+    /// registered, and no wheel entry or token deadline is left.
+    ///
+    /// The `token_entries` call before the parent's drop is a probe: it
+    /// takes the driver's `W`, as the callback thread does just before the
+    /// closure's upgrade, so loom puts the parent's drop before that
+    /// upgrade and after it. The child's thread takes the child's `N`
+    /// (`children()`) before it reads the reason: a probe too, and what
+    /// orders that read after a propagation's store (made under that `N`)
+    /// in loom's memory model, for which a `Mark` orders nothing.
+    #[test]
+    fn loom_parent_drop_vs_its_deadline() {
+        loom::model(|| {
+            let (h, jobs) = Handle::without_threads();
+            let root = h.cancel_token_with_timeout(Duration::MAX);
+            let parent = root.child_with_timeout(HOUR);
+            let child = parent.child();
+            let nodes = [parent.node_weak(), child.node_weak()];
+            let ran = Mark::default();
+            let driver = {
+                let (h, ran) = (h.clone(), ran.clone());
+                thread::spawn(move || {
+                    h.step_at(NEVER - 1);
+                    run_queued(&h, &jobs);
+                    ran.set();
+                })
+            };
+            let other = {
+                let ran = ran.clone();
+                thread::spawn(move || {
+                    let ran_before = ran.is_set();
+                    let _ = child.children();
+                    let reason = child.reason();
+                    drop(child);
+                    (ran_before, reason)
+                })
+            };
+            let _ = token_entries(&h);
+            drop(parent);
+            let (ran_before, child_reason) = other.join().unwrap();
+            assert_eq!(
+                h.stats().pending,
+                0,
+                "the deadline still armed once both tokens were gone"
+            );
+            driver.join().unwrap();
+            if ran_before {
+                assert_eq!(
+                    child_reason,
+                    Some(CancelReason::DeadlineExceeded),
+                    "the parent's deadline ran, its child not cancelled"
+                );
+            }
+            assert!(
+                matches!(child_reason, None | Some(CancelReason::DeadlineExceeded)),
+                "child: {child_reason:?}"
+            );
+            assert!(
+                nodes.iter().all(|n| n.strong_count() == 0),
+                "a node outlived its last handle"
+            );
+            assert_eq!(root.children(), 0, "the dropped parent is registered");
+            assert_eq!(token_entries(&h), (0, 0), "the deadline's entry leaked");
         });
     }
 }
