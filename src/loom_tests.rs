@@ -7,8 +7,9 @@
 //! The production code is the code under test: its locks and atomics come
 //! from `crate::sync`, which is loom's under `--cfg loom`. What is not
 //! modelled: the driver thread's timed sleep (the "driver" here is a loom
-//! thread calling [`step`] once) and crossbeam-channel's internals (its
-//! non-blocking `try_send`/`try_recv` are single steps to loom).
+//! thread calling [`step`] once, or twice in one model) and
+//! crossbeam-channel's internals (its non-blocking `try_send`/`try_recv` are
+//! single steps to loom).
 
 use crate::driver::Handle;
 use crate::driver::callbacks::{Job, run_job, run_one};
