@@ -125,6 +125,144 @@ fn loom_stop_vs_reset_of_a_fired_timer() {
     });
 }
 
+/// A step of [`loom_stop_vs_reset_vs_fire_vs_receive`], for its sequential
+/// reference: the driver's pass, `stop()`, `reset(1 h)`, a receive.
+#[derive(Clone, Copy, PartialEq)]
+enum TimerOp {
+    Fire,
+    Stop,
+    Reset,
+    Receive,
+}
+
+/// What one run of [`loom_stop_vs_reset_vs_fire_vs_receive`] saw: whether
+/// the receive got the value, what `stop()` and `reset()` returned, whether
+/// the timer is armed once all return, whether the pass sent the value.
+type TimerOutcome = (bool, bool, bool, bool, bool);
+
+/// The outcome of the four steps run one after another in `order`, by Go
+/// 1.23's rules: `stop` and `reset` return true iff the timer was armed or
+/// its value was in the channel (withdrawn), and `reset` arms it an hour
+/// away (not due in the pass); the pass sends the value iff the first
+/// arming is still armed.
+fn timer_sequentially(order: &[TimerOp]) -> TimerOutcome {
+    let (mut first_armed, mut reset_armed, mut in_channel) = (true, false, false);
+    let (mut received, mut stopped, mut reset, mut sent) = (false, false, false, false);
+    for op in order {
+        let prevented = first_armed || reset_armed || in_channel;
+        match op {
+            TimerOp::Fire => {
+                sent = first_armed;
+                in_channel |= first_armed;
+                first_armed = false;
+            }
+            TimerOp::Stop => {
+                stopped = prevented;
+                (first_armed, reset_armed, in_channel) = (false, false, false);
+            }
+            TimerOp::Reset => {
+                reset = prevented;
+                (first_armed, reset_armed, in_channel) = (false, true, false);
+            }
+            TimerOp::Receive => {
+                received = in_channel;
+                in_channel = false;
+            }
+        }
+    }
+    (received, stopped, reset, first_armed || reset_armed, sent)
+}
+
+/// Every order of `ops`.
+fn permutations<T: Copy>(ops: &[T]) -> Vec<Vec<T>> {
+    let mut all = vec![Vec::new()];
+    for &op in ops {
+        all = all
+            .iter()
+            .flat_map(|o: &Vec<T>| {
+                (0..=o.len()).map(move |i| {
+                    let mut o = o.clone();
+                    o.insert(i, op);
+                    o
+                })
+            })
+            .collect();
+    }
+    all
+}
+
+/// `Timer::stop` racing `Timer::reset` (to an hour away) on two threads,
+/// while the driver delivers the first arming's value (due in its pass)
+/// and a third thread receives (one `try_recv` at any point, as in
+/// [`loom_stop_vs_fire_vs_receive`]: a receive blocked from the start takes
+/// the value at the point it is sent, which is one of those points).
+/// Asserted: no deadlock; the results of `stop()` and `reset()`, what the
+/// receive got, whether the pass sent the value and whether the timer is
+/// armed once all return are those of some order of the four steps run one
+/// at a time ([`timer_sequentially`]) that puts the receive after each call
+/// that had returned when it began: so the receiver never gets the value
+/// once the stop or reset that withdrew it (or disarmed the timer before
+/// the pass) has returned. Nothing is left in the channel.
+#[test]
+fn loom_stop_vs_reset_vs_fire_vs_receive() {
+    use TimerOp::{Fire, Receive, Reset, Stop};
+    loom::model(|| {
+        let (h, _jobs) = Handle::without_threads();
+        let timer = Arc::new(h.timer(Duration::ZERO));
+        let (stop_returned, reset_returned) = (Mark::default(), Mark::default());
+        let d = spawn_driver(&h);
+        let r = {
+            let (h, timer) = (h.clone(), timer.clone());
+            let (stop_returned, reset_returned) = (stop_returned.clone(), reset_returned.clone());
+            thread::spawn(move || {
+                // Read in the same loom step as the receive.
+                h.inner.chan_point();
+                let after = (stop_returned.is_set(), reset_returned.is_set());
+                (timer.receiver().try_recv().is_ok(), after)
+            })
+        };
+        let s = {
+            let timer = timer.clone();
+            thread::spawn(move || {
+                let stopped = timer.stop();
+                stop_returned.set();
+                stopped
+            })
+        };
+        let reset = timer.reset(Duration::from_secs(3600));
+        reset_returned.set();
+        let stopped = s.join().unwrap();
+        let (received, (after_stop, after_reset)) = r.join().unwrap();
+        d.join().unwrap();
+        let seen = (
+            received,
+            stopped,
+            reset,
+            h.stats().pending == 1,
+            h.stats().fired == 1,
+        );
+        // The orders that put the receive after each call that had returned.
+        let pos = |order: &[TimerOp], op| order.iter().position(|&o| o == op);
+        let mut possible = permutations(&[Fire, Stop, Reset, Receive])
+            .into_iter()
+            .filter(|o| {
+                (!after_stop || pos(o, Stop) < pos(o, Receive))
+                    && (!after_reset || pos(o, Reset) < pos(o, Receive))
+            })
+            .map(|o| timer_sequentially(&o));
+        assert!(
+            possible.any(|o| o == seen),
+            "(received, stop(), reset(), armed, sent) = {seen:?} in no order of the \
+             steps (receive after stop: {after_stop}, after reset: {after_reset})"
+        );
+        assert_eq!(
+            timer.try_recv(),
+            Err(TryRecvError::Empty),
+            "a stale value later"
+        );
+    });
+}
+
 /// reset() racing delivery: the old value is withdrawn or never sent; only
 /// the new arming's value is ever received, exactly once.
 #[test]
@@ -372,6 +510,63 @@ fn loom_ticker_stop_vs_reset_vs_fire() {
             !running || received + ticker.dropped() == fired,
             "running, {fired} tick(s) of the new grid delivered, {received} received, {} dropped",
             ticker.dropped()
+        );
+    });
+}
+
+/// Two `Ticker::stop`s racing each other and the driver's delivery of a
+/// tick to a full channel. A first pass leaves the tick of the first grid
+/// point unread; the racing pass finds the second grid point due (and not
+/// the third). Asserted: no deadlock; once either stop returns, no tick from
+/// before it is received, by its own thread then or by anyone later; nothing
+/// is armed. `dropped()` is consistent: a tick the pass collected met the
+/// unread one (a stop drains only once the pass's sends are over, ground
+/// rule 2), so it is counted dropped, once: `dropped()` equals
+/// `Stats::dropped_ticks` and the pass's lateness samples (one per tick it
+/// collected, sent or not), and `fired` does not move.
+#[test]
+fn loom_ticker_two_stops_vs_fire() {
+    loom::model(|| {
+        let (h, _jobs) = Handle::without_threads();
+        // Grid points at 40, 80, 120 s (plus the few ns to creation).
+        let ticker = Arc::new(h.ticker(Duration::from_secs(40)));
+        h.step_at(60 * 1_000_000_000);
+        let before = h.stats();
+        assert_eq!((before.fired, before.lateness.samples), (1, 1));
+        let d = {
+            let h = h.clone();
+            thread::spawn(move || h.step_at(100 * 1_000_000_000))
+        };
+        let other = {
+            let ticker = ticker.clone();
+            thread::spawn(move || {
+                ticker.stop();
+                ticker.try_recv()
+            })
+        };
+        ticker.stop();
+        let mine = ticker.try_recv();
+        let theirs = other.join().unwrap();
+        d.join().unwrap();
+        assert_eq!(mine, Err(TryRecvError::Empty), "a tick after stop()");
+        assert_eq!(theirs, Err(TryRecvError::Empty), "a tick after stop()");
+        assert_eq!(
+            ticker.try_recv(),
+            Err(TryRecvError::Empty),
+            "a stale tick later"
+        );
+        let after = h.stats();
+        assert_eq!(after.pending, 0, "armed after two stops");
+        let collected = (after.lateness.samples - before.lateness.samples) as u64;
+        assert!(collected <= 1, "{collected} ticks collected in one pass");
+        assert_eq!(
+            after.fired, before.fired,
+            "a tick of the pass was sent: the channel was drained before the pass's sends were over"
+        );
+        assert_eq!(
+            (ticker.dropped(), after.dropped_ticks),
+            (collected, collected),
+            "dropped() and Stats::dropped_ticks against {collected} tick(s) collected"
         );
     });
 }
