@@ -22,10 +22,11 @@ use std::time::{Duration, Instant};
 /// - A panic in `f` is caught (the panic message goes to the panic hook, as
 ///   usual), counted in [`Stats::callback_panics`](crate::Stats), and later
 ///   callbacks still run. So is a panic in the `Drop` of what `f` captured
-///   when the driver drops `f` unrun (stopped after it was due, or at
-///   shutdown). Where your own thread drops `f` (`stop`, or dropping the
-///   handle, before it was due), such a panic reaches you, as any drop's
-///   would.
+///   when the driver drops `f` unrun (stopped after it was due, at
+///   shutdown, or made after shutdown: then `f` is dropped, caught, before
+///   `after_func` returns). Where your own thread drops `f` (`stop`, or
+///   dropping the handle, before it was due), such a panic reaches you, as
+///   any drop's would.
 /// - `f` may create, stop and reset timers, including of the same driver.
 ///
 /// ```

@@ -11,7 +11,7 @@
 //! | `tickwheel_dropped_ticks`     | counter   | [`Stats::dropped_ticks`]               |
 //! | `tickwheel_callback_panics`   | counter   | [`Stats::callback_panics`]             |
 //! | `tickwheel_wakeups`           | counter   | [`Stats::wakeups`]                     |
-//! | `tickwheel_lateness_seconds`  | histogram | one sample per value handed over       |
+//! | `tickwheel_lateness_seconds`  | histogram | one sample per item of each batch the driver hands over (the samples of [`LatenessSummary`](crate::LatenessSummary), of every batch in full) |
 //!
 //! The driver publishes after every batch it delivers; gauges change on
 //! every create and drop, so exporters that want them exact at scrape time

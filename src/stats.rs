@@ -8,15 +8,19 @@ use std::time::Duration;
 /// A snapshot of one driver's state and counters, from
 /// [`Handle::stats`](crate::Handle::stats) or [`stats`](crate::stats()).
 ///
-/// Counts of live handles and `pending` are exact at the moment of the
-/// snapshot (read under the wheel lock); the event counters are monotonic
-/// and may be a few events behind a delivery in progress.
+/// `pending` and the counts of live timers, tickers and callbacks are read
+/// together under the wheel lock, so they are exact at one moment; `tokens`
+/// is read just after (it is process-wide). The event counters are
+/// monotonic and may lag a delivery in progress: `fired` is added once the
+/// driver has handed over a whole batch, after its last send.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
     /// Armed entries in the wheel: timers and tickers that will deliver,
-    /// callbacks that will run (including `Duration::MAX` ones, which are
-    /// armed but never due).
+    /// callbacks that will run, and [`CancelToken`](crate::CancelToken)
+    /// deadlines on this driver not yet reached (including `Duration::MAX`
+    /// ones, which are armed but never due). A detached callback counts until
+    /// it falls due. Zero after shutdown.
     pub pending: usize,
     /// Live [`Timer`](crate::Timer) handles, armed or not.
     pub timers: usize,
@@ -27,39 +31,72 @@ pub struct Stats {
     /// [`CancelToken`](crate::CancelToken)'s deadline is not counted here,
     /// though it is pending: it is listed as [`Kind::Token`](crate::Kind).
     pub callbacks: usize,
-    /// Values delivered into channels, plus callbacks handed to the callback
+    /// Values delivered into channels, plus callbacks (and
+    /// [`CancelToken`](crate::CancelToken) deadlines) handed to the callback
     /// thread once due (including one stopped after that, or dropped unrun
-    /// at shutdown: handed over is not started).
+    /// at shutdown: handed over is not started). A value counts once it is
+    /// in the channel, received or not: also one withdrawn later by `stop`,
+    /// `reset` or the drop of its timer or ticker (a drop that had begun
+    /// waits for a send in flight, then withdraws it). A tick offered to a
+    /// full channel is not counted here but in `dropped_ticks`.
     pub fired: u64,
     /// Ticks lost: dropped on a full channel or skipped because the driver
     /// woke more than a period late.
     pub dropped_ticks: u64,
     /// Callbacks that panicked, plus closures whose drop panicked when the
-    /// driver dropped them unrun (stopped once due, or at shutdown), plus
-    /// (feature `metrics`) panics of the metrics recorder while the driver
-    /// published after a batch. Each panic was caught.
+    /// driver dropped them unrun (stopped once due, cut off by shutdown, or
+    /// made after it), plus panics of the
+    /// [`on_site_threshold`](crate::Builder::on_site_threshold) function,
+    /// plus (feature `metrics`) panics of the metrics recorder while the
+    /// driver published after a batch. Each panic was caught. (A panic in the
+    /// drop of a closure your own thread drops, by `Callback::stop` or the
+    /// handle's drop before it was due, reaches you instead.)
     pub callback_panics: u64,
-    /// Times the driver thread woke up (by its deadline or by a new earlier
-    /// timer).
+    /// Times the driver thread woke from its sleep, for any reason: at the
+    /// time it planned (also when the entry due then has since been stopped
+    /// or dropped, so the wake-up finds nothing to deliver); when a handle
+    /// made or re-armed with an earlier deadline woke it (it then sleeps
+    /// again until that deadline unless it is already reached, so such a
+    /// timer usually costs two); and when shutdown woke it. Passes the driver
+    /// makes one after another without sleeping (the next deadline was
+    /// reached during a pass) add nothing. Always 0 on a
+    /// [`ManualClock`](crate::ManualClock) driver, which has no driver
+    /// thread.
     pub wakeups: u64,
     /// Live [`CancelToken`](crate::CancelToken)s, process-wide (tokens are
-    /// not tied to one driver).
+    /// not tied to one driver): one per token made by `new`, a `with_*`
+    /// constructor or a `child*` call (its clones are the same token), until
+    /// its last clone and the last clone of each of its descendants are
+    /// dropped.
     pub tokens: usize,
     /// How late deliveries were, over the last [`LATENESS_WINDOW`]
-    /// deliveries of this driver.
+    /// samples of this driver (see [`LatenessSummary`] for what is a
+    /// sample).
     pub lateness: LatenessSummary,
 }
 
-/// How many recent deliveries [`Stats::lateness`] summarises.
+/// How many recent samples [`Stats::lateness`] summarises.
 pub const LATENESS_WINDOW: usize = 1024;
 
-/// Percentiles of delivery lateness: the time the driver handed a value to
-/// its channel (or a callback to its thread) minus the scheduled deadline.
-/// A tick the driver offered to a full channel (and so dropped, counted in
-/// [`Stats::dropped_ticks`]) is a sample too: the driver was that late for
-/// it. So `samples` can exceed [`Stats::fired`].
+/// Percentiles of delivery lateness: the driver's clock reading as it
+/// starts handing over a batch of due values and callbacks, minus each
+/// one's scheduled deadline. (One reading per batch: a value late in a long
+/// batch is sent somewhat after it.)
+///
+/// One sample per item the driver collected as due, whatever became of it:
+/// a value sent to its channel; a tick offered to a full channel (and so
+/// dropped, counted in [`Stats::dropped_ticks`], not in [`Stats::fired`]),
+/// so `samples` can exceed `fired`; a value sent to a timer or ticker whose
+/// drop had begun (the drop waits for that send, then withdraws the value:
+/// nobody receives it, yet it is a sample and counted in `fired`); a
+/// callback or [`CancelToken`](crate::CancelToken) deadline handed to the
+/// callback thread (also one stopped or cut off by shutdown before it
+/// started). Of a batch of more than [`LATENESS_WINDOW`] items only the
+/// last that many are recorded.
+///
 /// All zero before the first delivery. Lateness of the *receiving* thread's
-/// wake-up comes on top and is not included.
+/// wake-up, and a callback's wait for the callback thread (which runs them
+/// one at a time), come on top and are not included.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LatenessSummary {
@@ -69,7 +106,7 @@ pub struct LatenessSummary {
     pub p99: Duration,
     /// Largest in the window.
     pub max: Duration,
-    /// Number of deliveries summarised (at most [`LATENESS_WINDOW`]).
+    /// Number of samples summarised (at most [`LATENESS_WINDOW`]).
     pub samples: usize,
 }
 

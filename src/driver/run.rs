@@ -187,8 +187,10 @@ fn deliver(inner: &Inner, batch: &mut Vec<Delivery>, handed_at: u64) {
                             inner.counters.dropped_ticks.fetch_add(1, Relaxed);
                         }
                     }
-                    // The handle is being dropped right now; its Drop
-                    // removes the entry.
+                    // Not expected: a timer or ticker whose drop had begun
+                    // keeps its receiver until this send is over (the drop
+                    // waits on D, then withdraws the value). Ignored rather
+                    // than asserted: the driver thread must not panic.
                     Err(TrySendError::Disconnected(_)) => {}
                 }
             }
