@@ -187,7 +187,9 @@ fn site_now(st: &State, location: &'static Location<'static>, kind: Kind, now: u
     let (count, oldest) = st
         .wheel
         .values()
-        .filter(|e| std::ptr::eq(e.site, location) && e.kind.kind() == kind)
+        // By value, as the tracker counts (one line may have several
+        // `Location` statics).
+        .filter(|e| *e.site == *location && e.kind.kind() == kind)
         .fold((0, now), |(n, oldest), e| (n + 1, oldest.min(e.created)));
     Site {
         location,
