@@ -470,6 +470,9 @@ const L_TIMER: &str = "timer crate";
 /// Lateness samples in ns (negative would be early), by wait and library.
 struct Lateness {
     runs: usize,
+    /// The timer slack of the thread that ran the `std::thread::sleep` rows
+    /// (and spawned the thread-per-timer ones), ns, if readable.
+    own_slack_ns: Option<u64>,
     /// For each of [`WAITS`]: (library, samples).
     by_wait: Vec<Vec<(&'static str, Vec<i64>)>>,
 }
@@ -487,6 +490,12 @@ fn measure_lateness(cfg: &Config) -> Res<Lateness> {
     let timer = timer::Timer::new();
     // Start the global driver before the first measurement.
     tickwheel::after(Duration::ZERO).recv()?;
+    // This thread's slack (inherited, usually Linux's default of 50 µs):
+    // read, not assumed, for the text of section 3.
+    let own_slack_ns = timer_slack_path()
+        .and_then(std::fs::read_to_string)
+        .ok()
+        .and_then(|s| s.trim().parse().ok());
     let names = [
         L_TICKWHEEL,
         L_SLEEP,
@@ -579,6 +588,7 @@ fn measure_lateness(cfg: &Config) -> Res<Lateness> {
         .map_err(|e| format!("cannot set a thread's timer slack to 1 ns: {e}"))?;
     Ok(Lateness {
         runs: cfg.lateness_runs,
+        own_slack_ns,
         by_wait,
     })
 }
@@ -611,9 +621,15 @@ const T_GRID: &str =
 /// Sets the calling thread's timer slack to 1 ns, as tickwheel's driver
 /// thread does (Linux: `/proc/<tid>/timerslack_ns`).
 fn set_timer_slack_1ns() -> std::io::Result<()> {
+    std::fs::write(timer_slack_path()?, "1")
+}
+
+/// The calling thread's `/proc/<tid>/timerslack_ns` (Linux; the file is not
+/// under `/proc/thread-self/`).
+fn timer_slack_path() -> std::io::Result<String> {
     let link = std::fs::read_link("/proc/thread-self")?;
     let tid = link.file_name().and_then(|s| s.to_str()).unwrap_or("self");
-    std::fs::write(format!("/proc/{tid}/timerslack_ns"), "1")
+    Ok(format!("/proc/{tid}/timerslack_ns"))
 }
 
 /// One ticker read for a window.
@@ -2232,10 +2248,13 @@ impl Report {
             m,
             "Receive time − deadline, where the deadline is `Instant::now()` taken just before the wait is set up, plus the wait; {} waits per library and duration, the libraries in turn within each run. µs. \
              \"× best\" divides the p50 by the lowest p50 of that duration. \
-             tickwheel's driver thread sets its timer slack to 1 ns; a thread that sleeps by itself keeps the default 50 µs. \
+             tickwheel's driver thread sets its timer slack to 1 ns; a thread that sleeps by itself keeps the slack it inherits ({} in this run). \
              The \"1 ns timer slack\" row is `std::thread::sleep` on a thread with the same slack as the driver's: what the slack alone is worth. \
              What tickwheel adds to it is the hand-over from the driver thread to the receiving one.\n",
-            self.lateness.runs
+            self.lateness.runs,
+            self.lateness
+                .own_slack_ns
+                .map_or("not read".to_string(), |ns| fmt_ns(ns as f64))
         );
         for (w, libs) in WAITS.iter().zip(&self.lateness.by_wait) {
             let stats: Vec<(&str, i64, i64, i64)> = libs
