@@ -1028,7 +1028,29 @@ struct CriterionData {
     ignored: usize,
     /// When the earliest measuring run on the current sources started.
     started: Option<SystemTime>,
+    /// Benches whose results were all left out because the directory's file
+    /// times are not the ones the bench left (see [`times_kept`]).
+    times_lost: Vec<&'static str>,
     rows: Vec<CriterionRow>,
+}
+
+/// How far a provenance record's file time may lie from the start it
+/// records. The bench writes the record right after taking that start
+/// (before it measures anything), so the two agree to within moments
+/// (the file time may even be a few ms earlier: it comes from the kernel's
+/// coarse clock).
+const RECORD_SLACK: Duration = Duration::from_secs(10);
+
+/// Whether the file times under the target directory are still the ones
+/// the bench left: the freshness test compares a result's file time with
+/// its bench's recorded start, which means nothing after a copy that did
+/// not keep file times (`cp -r`) or a `touch`: every result, stale ones
+/// included, would then look written after the start.
+fn times_kept(record_written: SystemTime, started: SystemTime) -> bool {
+    match record_written.duration_since(started) {
+        Ok(after) => after <= RECORD_SLACK,
+        Err(before) => before.duration() <= RECORD_SLACK,
+    }
 }
 
 /// Which bench binary writes each criterion group (for the staleness check;
@@ -1046,13 +1068,25 @@ fn read_criterion(target: &Path, manifest: &Path) -> Option<CriterionData> {
     let dir = target.join("criterion");
     let current = provenance::fingerprint(manifest);
     // When each bench's last measuring run on the current sources started.
-    let started: Vec<(&str, SystemTime)> = ["core", "alternatives"]
-        .into_iter()
-        .filter_map(|b| {
-            let r = provenance::read(target, b)?;
-            (r.fingerprint == current).then_some((b, r.started))
-        })
-        .collect();
+    let mut started: Vec<(&str, SystemTime)> = Vec::new();
+    let mut times_lost = Vec::new();
+    for b in ["core", "alternatives"] {
+        let Some(r) = provenance::read(target, b).filter(|r| r.fingerprint == current) else {
+            continue;
+        };
+        let record_written = std::fs::metadata(dir.join("tickwheel-provenance").join(b))
+            .and_then(|m| m.modified())
+            .ok();
+        if record_written.is_some_and(|w| times_kept(w, r.started)) {
+            started.push((b, r.started));
+        } else {
+            eprintln!(
+                "warning: the file times under {} are not the ones `cargo bench --bench {b}` left (copied or touched?): its results cannot be dated and are left out",
+                dir.display()
+            );
+            times_lost.push(b);
+        }
+    }
     let fresh = |row: &CriterionRow, written: Option<SystemTime>| {
         let bench = GROUP_BENCH.iter().find(|(g, _)| *g == row.group)?.1;
         let since = started.iter().find(|(b, _)| *b == bench)?.1;
@@ -1102,6 +1136,7 @@ fn read_criterion(target: &Path, manifest: &Path) -> Option<CriterionData> {
         newest,
         ignored,
         started: started.iter().map(|(_, t)| *t).min(),
+        times_lost,
         rows,
     })
 }
@@ -2430,10 +2465,18 @@ impl Report {
             );
             return;
         };
+        let lost = if c.times_lost.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " The results of `{}` were left out whatever their age: the file times in the target directory are not the ones the bench left (a copy that did not keep them, or a `touch`), so they cannot be told from older results.",
+                c.times_lost.join("`, `")
+            )
+        };
         if c.rows.is_empty() {
             let _ = writeln!(
                 m,
-                "None of the {} criterion results in the target directory was measured on these sources (or they predate their bench's last run); run `cargo bench --bench core --bench alternatives` first to fold them in here.\n",
+                "None of the {} criterion results in the target directory was measured on these sources (or they predate their bench's last run); run `cargo bench --bench core --bench alternatives` first to fold them in here.{lost}\n",
                 c.ignored
             );
             return;
@@ -2443,7 +2486,7 @@ impl Report {
             "Medians left by `cargo bench --bench core --bench alternatives` in `{}`, written between {} and {}, by runs on the sources of this report (checked by fingerprint){}. \
              `create_drop_interleaved` times the floor and the global Timer again in alternating batches of 512 within every sample (each row times only its own batches), so that both see the same heap state and machine speed; \
              `threads` rows are aggregate time per operation (wall time / all operations of all threads, 1 or 2 threads creating and dropping at once); \
-             `burst_100k` rows are per burst of 100,000 timers due at one instant (manual clock: the `advance` call that puts every value in its channel; real driver: from the deadline until the last value is received; floor: a `try_send` into each of 100,000 channels).\n",
+             `burst_100k` rows are per burst of 100,000 timers due at one instant (manual clock: the `advance` call that puts every value in its channel; real driver: from the deadline until the last value is received; floor: a `try_send` into each of 100,000 channels).{lost}\n",
             c.dir.strip_prefix(env!("CARGO_MANIFEST_DIR")).map_or_else(
                 |_| "$CARGO_TARGET_DIR/criterion".to_string(),
                 |p| p.display().to_string()
