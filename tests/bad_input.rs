@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tickwheel::{Driver, ManualClock, Ticker};
 
 mod common;
-use common::{manual, ms};
+use common::{HANG, manual, ms};
 
 /// A thousand years: far beyond the 584 years of nanoseconds a driver can
 /// count, yet still representable as an `Instant` offset.
@@ -266,4 +266,118 @@ fn thread_name_with_a_nul_byte_is_an_error() {
     let built = catch_unwind(|| Driver::builder().thread_name("tick\0wheel").build());
     let err = built.expect("build() must not panic").unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+}
+
+// Issue 2, semantics 10
+// Ported from Go's `TestOverflowSleep` (the parts after the first select) in
+// src/time/sleep_test.go, BSD-style license, on the global driver. Go also
+// sleeps for the overflowing duration in a goroutine that must never wake,
+// and checks that a negative timeout fires at once. A `Duration` cannot be
+// negative, so the negative case becomes its nearest equivalent: a deadline
+// far in the past (before the driver started). Go's 1 s bound for it
+// becomes `HANG`, a hang guard: the machine running the tests is shared.
+#[test]
+fn go_overflow_sleep_never_wakes_a_sleeper_and_a_past_deadline_fires() {
+    // A thread "sleeping" for `Duration::MAX` (Go: `Sleep(big)`), on a
+    // receiver clone so the test can end its sleep by dropping the timer.
+    let big = tickwheel::after(Duration::MAX);
+    let (woke_tx, woke) = crossbeam_channel::bounded(1);
+    let rx = big.receiver().clone();
+    let sleeper = std::thread::spawn(move || woke_tx.send(rx.recv()).unwrap());
+    let soon = tickwheel::after(ms(25));
+    crossbeam_channel::select! {
+        recv(big.receiver()) -> _ => panic!("big timeout fired"),
+        recv(woke) -> v => panic!("big sleep returned: {v:?}"),
+        recv(soon.receiver()) -> v => assert!(v.is_ok()),
+    }
+    // Ended by dropping the timer: the sleeper sees `Disconnected`, never
+    // a value.
+    drop(big);
+    assert_eq!(
+        woke.recv_timeout(HANG),
+        Ok(Err(crossbeam_channel::RecvError)),
+        "the sleeper got a value of a Duration::MAX timer"
+    );
+    sleeper.join().unwrap();
+
+    // Go: `Sleep(neg)` returns at once and `After(neg)` fires before a 1 s
+    // timer. Here: a deadline a year back, on a timer and on a sleep.
+    let now = Instant::now();
+    let year = Duration::from_secs(365 * 24 * 3600);
+    let past = now.checked_sub(year).unwrap_or(now);
+    let late = tickwheel::after(Duration::from_secs(1));
+    let neg = tickwheel::at(past);
+    crossbeam_channel::select! {
+        recv(neg.receiver()) -> v => {
+            let v = v.expect("a value");
+            assert!(v <= Instant::now(), "a past deadline delivered as a future instant");
+        }
+        recv(late.receiver()) -> _ => {
+            // Go fails here; on a loaded machine a 1 s bound is not enough
+            // to call it a failure, so wait for the hang guard instead.
+            assert!(neg.recv_timeout(HANG).is_ok(), "a past deadline never fired");
+        }
+    }
+    assert!(
+        tickwheel::at(past).recv_timeout(HANG).is_ok(),
+        "a sleep to a past deadline returns"
+    );
+}
+
+// Issue 2, semantics 3 and 10
+// Ported from Go's `TestOverflowPeriodRuntimeTimer` (its helper
+// `CheckRuntimeTimerPeriodOverflow`) in src/time/sleep_test.go and
+// src/time/internal_test.go, BSD-style license: a periodic timer whose next
+// deadline, `when + period`, overflows must neither wrap into the past (and
+// fire at once, again and again) nor panic, nor leave other timers stuck.
+// Go's timer fires at once with a period of 2^63 − 1 ns; a `Ticker`'s first
+// tick is one period after it is made, so here the period is half the
+// driver's range: the second grid point is the last nanosecond a manual
+// clock can reach, and the third overflows.
+#[test]
+fn go_overflow_period_runtime_timer() {
+    let (clock, driver) = manual();
+    let h = driver.handle();
+    let t0 = clock.now();
+    let period = Duration::from_nanos((u64::MAX - 1) / 2);
+    let ticker = h.ticker(period);
+    let smoke = h.timer(ms(25));
+    clock.advance(ms(25));
+    assert_eq!(smoke.try_recv(), Ok(t0 + ms(25)), "other timers still fire");
+
+    clock.advance_to(t0 + period);
+    assert_eq!(ticker.try_recv(), Ok(t0 + period), "first tick");
+    // A timer made after the re-arm near the end of the range still fires.
+    let after = h.timer(ms(25));
+    clock.advance(ms(25));
+    assert_eq!(after.try_recv(), Ok(t0 + period + ms(25)));
+    assert_eq!(
+        ticker.try_recv(),
+        Err(TryRecvError::Empty),
+        "no wrapped tick"
+    );
+
+    // As far as the clock goes: the second grid point, then nothing. On
+    // another thread: a re-arm that wrapped into the past would make the
+    // `advance` deliver the same tick for ever, which fails the bound
+    // instead of hanging the test.
+    let advanced = common::advance_in_background(&clock, MILLENNIUM);
+    assert!(
+        advanced.recv_timeout(HANG).is_ok(),
+        "advance never returned"
+    );
+    assert_eq!(clock.now(), t0 + period * 2, "the clock stops at its range");
+    assert_eq!(ticker.try_recv(), Ok(t0 + period * 2), "second tick");
+    let advanced = common::advance_in_background(&clock, MILLENNIUM);
+    assert!(
+        advanced.recv_timeout(HANG).is_ok(),
+        "advance never returned"
+    );
+    assert_eq!(ticker.try_recv(), Err(TryRecvError::Empty));
+    assert_eq!(ticker.dropped(), 0, "the overflowing tick was not dropped");
+    assert_eq!(h.stats().fired, 4);
+    // Armed with a deadline it never reaches, as a `Duration::MAX` one.
+    assert_eq!(h.stats().pending, 1);
+    ticker.stop();
+    assert_eq!(h.stats().pending, 0);
 }

@@ -435,3 +435,81 @@ fn a_panic_dropping_a_closure_stopped_before_its_deadline_reaches_the_caller() {
     drop(stopped);
     assert_eq!(h.stats().callbacks, 0);
 }
+
+// Issue 2, semantics 9
+// Ported from Go's `TestIssue5745` in src/time/sleep_test.go, BSD-style
+// license: a panic from inside a timer operation must not leave the timer
+// lock held, or stopping a ticker in a deferred function (here: in a `Drop`
+// guard, while the panic unwinds) deadlocks. Go panics with a nil `*Timer`,
+// which Rust cannot express; the panics here come from inside the
+// library's calls instead: `Callback::stop` and `Callback`'s drop, whose
+// closure's captures panic when dropped, and `Ticker::reset(0)`. In Rust a
+// lock guard is released by the unwinding itself, so what could still be
+// left held is a lock taken around the panicking drop: the closure also
+// owns a timer of the same driver, whose own drop, run during the unwinding,
+// takes the wheel lock (it deadlocks if the closure is dropped with that
+// lock held, ground rule 4 in src/entry.rs). Each case runs on a thread of
+// its own, so a deadlock shows as a missed `HANG` bound, not a hung test;
+// afterwards the wheel is empty and the driver still works.
+#[test]
+fn go_issue_5745() {
+    use tickwheel::Ticker;
+    struct StopOnUnwind(Arc<Ticker>, crossbeam_channel::Sender<bool>);
+    impl Drop for StopOnUnwind {
+        fn drop(&mut self) {
+            self.0.stop(); // Go: `defer ticker.Stop()`
+            let _ = self.1.send(thread::panicking());
+        }
+    }
+    let (clock, driver) = manual();
+    let h = driver.handle();
+    let t0 = clock.now();
+    type Panicky = fn(&Handle, &Ticker);
+    let cases: [(&str, Panicky); 3] = [
+        ("Callback::stop", |h, _| {
+            let (bomb, owned) = (PanicOnDrop, h.timer(ms(5)));
+            let cb = h.after_func(ms(5), move || {
+                let _b = (&bomb, &owned);
+            });
+            cb.stop();
+        }),
+        ("Callback drop", |h, _| {
+            let (bomb, owned) = (PanicOnDrop, h.timer(ms(5)));
+            drop(h.after_func(ms(5), move || {
+                let _b = (&bomb, &owned);
+            }));
+        }),
+        ("Ticker::reset(0)", |_, ticker| ticker.reset(Duration::ZERO)),
+    ];
+    for (name, panicky) in cases {
+        let ticker = Arc::new(h.ticker(Duration::from_secs(3600)));
+        let (stopped_tx, stopped) = bounded(1);
+        let (th, tk) = (h.clone(), ticker.clone());
+        let worker = thread::spawn(move || {
+            let _guard = StopOnUnwind(tk.clone(), stopped_tx);
+            panicky(&th, &tk);
+        });
+        let got = stopped.recv_timeout(HANG);
+        if got != Ok(true) {
+            // The worker holds the wheel lock for good: leak whatever takes
+            // it when dropped, so that the failure is reported, not hung.
+            std::mem::forget((ticker, h, driver));
+            panic!("{name}: the ticker's stop while unwinding did not return ({got:?})");
+        }
+        assert!(worker.join().is_err(), "{name}: expected a panic");
+        let stats = h.stats();
+        assert_eq!(
+            (stats.pending, stats.timers, stats.tickers, stats.callbacks),
+            (0, 0, 1, 0),
+            "{name}: only the ticker is left, stopped: {stats}"
+        );
+        assert_eq!(ticker.try_recv(), Err(TryRecvError::Empty), "{name}");
+    }
+    // The wheel is not left locked: timers and tickers still work.
+    let ticker = h.ticker(ms(1));
+    let timer = h.timer(ms(2));
+    clock.advance(ms(2));
+    assert_eq!(ticker.try_recv(), Ok(t0 + ms(1)));
+    assert_eq!(timer.try_recv(), Ok(t0 + ms(2)));
+    assert_eq!(h.stats().callback_panics, 0, "no callback ran");
+}

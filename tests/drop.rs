@@ -225,3 +225,48 @@ fn callback_dropping_its_own_handle_while_running() {
         "the entry was removed when it finished"
     );
 }
+
+// Issue 2, semantics 8
+// Ported from Go's `TestTimerGC` in src/time/tick_test.go, BSD-style
+// license: Go 1.23 collects timers and tickers nobody references, stopped
+// or not; Go counts live allocations after 10,000 of each. Here the owner
+// drops them: after 10,000 of each of Go's six kinds (`After(Hour)`,
+// `Tick(Hour)`, `NewTimer(Hour)`, `NewTicker(Hour)`, and the last two
+// stopped first), the wheel holds nothing, no handle is counted live, no
+// creation site is left, and none of them ever fires. (The heap itself is
+// watched by the soak test, `tests/soak.rs`.)
+#[test]
+fn go_timer_gc() {
+    let (clock, driver) = manual();
+    let h = driver.handle();
+    let hour = Duration::from_secs(3600);
+    type Make = fn(&Handle, Duration);
+    let kinds: [(&str, Make); 6] = [
+        ("After", |h, d| drop(h.timer(d))),
+        ("Tick", |h, d| drop(h.ticker(d))),
+        ("NewTimer", |h, d| {
+            let _t = h.timer(d);
+        }),
+        ("NewTicker", |h, d| {
+            let _t = h.ticker(d);
+        }),
+        ("NewTimerStop", |h, d| {
+            h.timer(d).stop();
+        }),
+        ("NewTickerStop", |h, d| h.ticker(d).stop()),
+    ];
+    for (what, make) in kinds {
+        for _ in 0..10_000 {
+            make(&h, hour);
+        }
+        let s = h.stats();
+        assert_eq!(
+            (s.pending, s.timers, s.tickers),
+            (0, 0, 0),
+            "{what} did not get dropped: {s}"
+        );
+        assert!(h.live_sites().is_empty(), "{what}: a creation site is left");
+    }
+    clock.advance(hour * 2);
+    assert_eq!(h.stats().fired, 0, "a dropped timer or ticker fired");
+}

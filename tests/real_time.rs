@@ -324,3 +324,34 @@ fn stop_and_reset_racing_a_blocked_reader_on_a_real_driver() {
         );
     }
 }
+
+// Issue 2, semantics 1
+// Ported from Go's `TestAfterTick` in src/time/sleep_test.go, BSD-style
+// license: ten `After(delta)` received one after another take at least ten
+// deltas. Go allows 10% less (its timers may fire early by the clock's
+// granularity); here timers are never early, so the bound is exact, and each
+// value is at least its timer's creation plus `delta`. Go's upper bound (3×)
+// is a timing assertion a shared machine can break, so only the hang guard
+// bounds each receive.
+#[test]
+fn go_after_tick() {
+    const COUNT: u32 = 10;
+    let delta = ms(10);
+    let t0 = Instant::now();
+    for i in 0..COUNT {
+        let made = Instant::now();
+        let v = tickwheel::after(delta)
+            .recv_timeout(HANG)
+            .expect("the timer fired");
+        assert!(
+            v >= made + delta,
+            "timer {i} delivered {:?} early",
+            made + delta - v
+        );
+    }
+    let took = t0.elapsed();
+    assert!(
+        took >= delta * COUNT,
+        "{COUNT} timers of {delta:?} took only {took:?}"
+    );
+}

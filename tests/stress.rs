@@ -936,3 +936,78 @@ fn unrelated_timers_do_not_wake_a_stopped_one() {
         Err(RecvTimeoutError::Timeout)
     );
 }
+
+/// Thousands of short timers to fill the wheel, then a long ping-pong with
+/// a queue thread in which every `select!` also waits on a fresh 5 s timeout
+/// (Go: `After(5*Second)`, dropped here unfired at the end of each select),
+/// all under a 60 s deadline set by a callback (Go: `AfterFunc`). Every
+/// select gets its work before its timeout, the deadline never fires, each
+/// build-up timer fires, and the timeouts leave nothing in the wheel. Go's
+/// bug (the runtime re-scanning stale timers on every adjustment) made the
+/// loop take 77 s; here it takes well under a second by default.
+///
+/// Ported from Go's `TestLongAdjustTimers` in src/time/tick_test.go,
+/// BSD-style license.
+#[test]
+fn go_long_adjust_timers() {
+    const TRY: usize = 20;
+    let driver = real_driver("stress-long-adjust");
+    let h = driver.handle();
+    let builds = size(1000, 5000);
+    let rounds = size(500, 50_000);
+    let _fig = Figure::new(
+        "long adjust timers",
+        format!("{builds} build-up timers, {rounds} rounds × {TRY}"),
+    );
+
+    // Build up the wheel: timers of 10 µs left to fire while 1 µs ones are
+    // received one after another (Go: goroutines in `Sleep(10µs)` while the
+    // test does `Sleep(1µs)` in a loop).
+    let pending: Vec<Timer> = (0..builds)
+        .map(|_| h.timer(Duration::from_micros(10)))
+        .collect();
+    for _ in 0..builds {
+        h.timer(Duration::from_micros(1))
+            .recv_timeout(HANG)
+            .expect("a 1 µs timer fired");
+    }
+    for t in &pending {
+        t.recv_timeout(HANG).expect("a build-up timer fired");
+    }
+    drop(pending);
+
+    let (done_tx, done) = crossbeam_channel::bounded::<()>(0);
+    let deadline = h.after_func(Duration::from_secs(60), move || drop(done_tx));
+    let (in_tx, in_q) = crossbeam_channel::unbounded::<usize>();
+    let (out_tx, out_q) = crossbeam_channel::bounded::<usize>(0);
+    let queue = thread::spawn(move || {
+        for job in in_q {
+            if out_tx.send(job).is_err() {
+                return;
+            }
+        }
+    });
+    for i in 0..rounds {
+        for _ in 0..TRY {
+            in_tx.send(i).unwrap();
+        }
+        for _ in 0..TRY {
+            select! {
+                recv(out_q) -> v => assert_eq!(v, Ok(i), "output channel closed"),
+                recv(h.timer(Duration::from_secs(5)).receiver()) -> _ => {
+                    panic!("failed to read work, iteration {i}")
+                }
+                recv(done) -> _ => panic!("the 60 s deadline expired at iteration {i}"),
+            }
+        }
+    }
+    drop(in_tx);
+    queue.join().unwrap();
+    assert!(deadline.stop(), "the deadline was still armed");
+    let stats = h.stats();
+    assert_eq!(
+        (stats.pending, stats.timers, stats.callbacks),
+        (0, 0, 1),
+        "{stats}"
+    );
+}

@@ -343,3 +343,108 @@ fn a_period_beyond_the_drivers_range_reads_as_its_longest_and_never_ticks() {
     ticker.stop();
     assert_eq!(h.stats().pending, 0);
 }
+
+// Issue 2, semantics 7 and 8
+// Ported from Go's `TestTeardown` in src/time/tick_test.go, BSD-style
+// license: make a ticker, take one tick, stop it, three times over; Go's
+// check is that tearing a ticker down does not deadlock. Here also: the
+// tick is the one a period after the ticker was made, each stop empties the
+// wheel and silences the ticker, and nothing is left live afterwards. On
+// virtual time, then on a real driver (Go's 20 ms period; the receive is
+// bounded by the hang guard only, and the value must not be early).
+#[test]
+fn go_teardown() {
+    let (clock, driver) = manual();
+    let h = driver.handle();
+    for _ in 0..3 {
+        let t0 = clock.now();
+        let ticker = h.ticker(ms(20));
+        clock.advance(ms(20));
+        assert_eq!(ticker.recv_timeout(HANG), Ok(t0 + ms(20)));
+        ticker.stop();
+        assert_eq!(h.stats().pending, 0, "stop left the entry armed");
+        clock.advance(ms(40));
+        assert_silent(&ticker);
+    }
+    assert_eq!(h.stats().tickers, 0);
+
+    let driver = common::real_driver("go-teardown");
+    let h = driver.handle();
+    for _ in 0..3 {
+        let made = Instant::now();
+        let ticker = h.ticker(ms(20));
+        let tick = ticker.recv_timeout(HANG).expect("a tick, no deadlock");
+        assert!(tick >= made + ms(20), "early tick: {:?}", tick - made);
+        ticker.stop();
+        assert_eq!(h.stats().pending, 0, "stop left the entry armed");
+        assert_silent(&ticker);
+    }
+    assert_eq!(h.stats().tickers, 0);
+}
+
+// Issue 2, semantics 3 and 12
+// Ported from Go's `TestTickerStress` in src/time/sleep_test.go, BSD-style
+// license: one thread takes 100 ticks of a 1 ns ticker while another keeps
+// the runtime busy (Go: `runtime.GC` and `Sleep(1ns)` in a loop; here:
+// making, advancing past and dropping timers of the same driver, which
+// takes the wheel lock the ticker needs). On a manual clock advanced 1 ns at
+// a time by a third thread, so the tick accounting can be exact: every grid
+// point the clock passed was received, dropped, or is still waiting.
+#[test]
+fn go_ticker_stress() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    let ns = Duration::from_nanos(1);
+    let (clock, driver) = manual();
+    let h = driver.handle();
+    let t0 = clock.now();
+    let ticker = h.ticker(ns);
+    let stop = Arc::new(AtomicBool::new(false));
+    let advancer = {
+        let (clock, stop) = (clock.clone(), stop.clone());
+        thread::spawn(move || {
+            while !stop.load(SeqCst) {
+                clock.advance(ns);
+            }
+        })
+    };
+    let churn = {
+        let (h, stop) = (h.clone(), stop.clone());
+        thread::spawn(move || {
+            let mut made = 0u64;
+            while !stop.load(SeqCst) {
+                let t = h.timer(ns);
+                let _ = t.try_recv();
+                drop(h.after_func(ns, || {}));
+                made += 1;
+                thread::yield_now();
+            }
+            made
+        })
+    };
+    let mut values = Vec::with_capacity(100);
+    for _ in 0..100 {
+        values.push(ticker.recv_timeout(HANG).expect("a tick"));
+    }
+    stop.store(true, SeqCst);
+    advancer.join().unwrap();
+    let made = churn.join().unwrap();
+
+    let passed = clock.elapsed().as_nanos() as u64;
+    let waiting = ticker.receiver().len() as u64;
+    assert_eq!(
+        values.len() as u64 + ticker.dropped() + waiting,
+        passed,
+        "ticks lost or invented"
+    );
+    assert_eq!(values[0], t0 + ns, "the first grid point is delivered");
+    assert!(
+        values.windows(2).all(|w| w[0] < w[1]),
+        "ticks out of order or delivered twice"
+    );
+    ticker.stop();
+    assert_silent(&ticker);
+    let stats = h.stats();
+    assert_eq!((stats.pending, stats.timers, stats.callbacks), (0, 0, 0));
+    eprintln!("{passed} grid points, {made} churn rounds");
+}
