@@ -17,7 +17,11 @@
 //!    in its channel.
 //! 3. **Armed means silent.** While a `Timer` entry is armed, its channel is
 //!    empty and no value of it is in flight: arming (`reset`) first waits on
-//!    `D` and drains the channel, under `W`.
+//!    `D` and drains the channel, under `W`. `stop` of a timer or ticker that
+//!    was not armed waits and drains under the same hold of `W` as its
+//!    disarm, so `stop` and `reset` of one handle on two threads take effect
+//!    one after the other: a `reset` cannot re-arm between a `stop`'s disarm
+//!    and its drain (which would withdraw the new arming's value).
 //! 4. **Nothing user-owned is dropped under `W`.** Closures, and senders whose
 //!    drop may disconnect and wake a receiver, are moved out of the wheel and
 //!    dropped after `W` is released: a closure's captured values may own

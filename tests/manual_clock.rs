@@ -434,11 +434,22 @@ fn recv_in_a_callback_of_a_real_clock_driver_waits_for_the_manual_clock() {
     );
 }
 
-// No false alarm in a site-threshold notification: it runs on the callback
-// thread too, but no `advance` waits for it before delivering, so a `recv`
-// there is answered by the next advance.
-#[test]
-fn recv_in_a_site_threshold_notification_waits_for_the_advance() {
+/// What a blocking notification's `recv` returned.
+type Received = Result<std::time::Instant, crossbeam_channel::RecvError>;
+
+/// A driver on a new manual clock whose site-threshold notification (a
+/// threshold of 0: every creation crosses it) blocks in `recv` on the timer
+/// sent on the returned sender, and then sends what it received on the
+/// returned receiver; the first crossing waits for that timer, later ones
+/// return at once (once the sender is dropped). Also returns a receiver
+/// that hears when the notification has its timer.
+fn blocking_notification() -> (
+    ManualClock,
+    Driver,
+    crossbeam_channel::Sender<tickwheel::Timer>,
+    crossbeam_channel::Receiver<()>,
+    crossbeam_channel::Receiver<Received>,
+) {
     let clock = ManualClock::new();
     let (timer_tx, timer_rx) = bounded::<tickwheel::Timer>(1);
     let (started_tx, started) = bounded(1);
@@ -446,7 +457,7 @@ fn recv_in_a_site_threshold_notification_waits_for_the_advance() {
     let driver = Driver::builder()
         .clock(clock.clone())
         .on_site_threshold(0, move |_| {
-            // Only the first crossing comes with a timer.
+            // Only the first crossing comes with a timer; the others return.
             let Ok(timer) = timer_rx.recv_timeout(HANG) else {
                 return;
             };
@@ -455,6 +466,15 @@ fn recv_in_a_site_threshold_notification_waits_for_the_advance() {
         })
         .build()
         .unwrap();
+    (clock, driver, timer_tx, started, rx)
+}
+
+// No false alarm in a site-threshold notification: it runs on the callback
+// thread too, but no `advance` waits for it before delivering, so a `recv`
+// there is answered by the next advance.
+#[test]
+fn recv_in_a_site_threshold_notification_waits_for_the_advance() {
+    let (clock, driver, timer_tx, started, rx) = blocking_notification();
     timer_tx.send(driver.handle().timer(ms(1))).unwrap();
     started.recv_timeout(HANG).expect("notification started");
     clock.advance(ms(1));
@@ -472,22 +492,7 @@ fn recv_in_a_site_threshold_notification_waits_for_the_advance() {
 // step that would answer it: `advance` hung until the driver shut down.
 #[test]
 fn recv_in_a_site_threshold_notification_is_answered_by_a_later_step() {
-    let clock = ManualClock::new();
-    let (timer_tx, timer_rx) = bounded::<tickwheel::Timer>(1);
-    let (started_tx, started) = bounded(1);
-    let (tx, rx) = bounded(1);
-    let driver = Driver::builder()
-        .clock(clock.clone())
-        .on_site_threshold(0, move |_| {
-            // Only the first crossing comes with a timer; the others return.
-            let Ok(timer) = timer_rx.recv_timeout(HANG) else {
-                return;
-            };
-            started_tx.send(()).unwrap();
-            tx.send(timer.recv()).unwrap();
-        })
-        .build()
-        .unwrap();
+    let (clock, driver, timer_tx, started, rx) = blocking_notification();
     let h = driver.handle();
     timer_tx.send(h.timer(ms(2))).unwrap();
     started.recv_timeout(HANG).expect("notification started");
