@@ -1596,6 +1596,18 @@ mod cancel_models {
         (st.wheel.values().count(), st.live[Kind::Token as usize])
     }
 
+    /// Asserts that a subtree under `root` whose last handles are gone left
+    /// nothing behind: its `nodes` are freed, `root` has no child
+    /// registered, and no wheel entry or token deadline is left on `h`.
+    fn assert_subtree_freed<T>(h: &Handle, root: &CancelToken, nodes: &[std::sync::Weak<T>]) {
+        assert!(
+            nodes.iter().all(|n| n.strong_count() == 0),
+            "a node outlived its last handle"
+        );
+        assert_eq!(root.children(), 0, "the dropped parent is registered");
+        assert_eq!(token_entries(h), (0, 0), "a deadline's entry leaked");
+    }
+
     /// Asserts that `token` is cancelled with `reason` and its `done()`
     /// reports it (disconnected, never a value).
     fn assert_cancelled(token: &CancelToken, reason: CancelReason, what: &str) {
@@ -1824,12 +1836,7 @@ mod cancel_models {
             drop(parent);
             let child_reason = canceller.join().unwrap();
             assert_eq!(child_reason, Some(CancelReason::Cancelled), "child");
-            assert!(
-                nodes.iter().all(|n| n.strong_count() == 0),
-                "a node outlived its last handle"
-            );
-            assert_eq!(root.children(), 0, "the dropped parent is registered");
-            assert_eq!(token_entries(&h), (0, 0), "a deadline's entry leaked");
+            assert_subtree_freed(&h, &root, &nodes);
         });
     }
 
@@ -1905,12 +1912,7 @@ mod cancel_models {
                 matches!(child_reason, None | Some(CancelReason::DeadlineExceeded)),
                 "child: {child_reason:?}"
             );
-            assert!(
-                nodes.iter().all(|n| n.strong_count() == 0),
-                "a node outlived its last handle"
-            );
-            assert_eq!(root.children(), 0, "the dropped parent is registered");
-            assert_eq!(token_entries(&h), (0, 0), "the deadline's entry leaked");
+            assert_subtree_freed(&h, &root, &nodes);
         });
     }
 }
