@@ -643,6 +643,131 @@ struct TickRun {
     /// The latest the driver delivered a tick, after it was due (tickwheel
     /// only): how late the driver thread itself woke.
     driver_late: Option<Duration>,
+    /// Who had the CPUs during the window (tickwheel only; Linux, if
+    /// `/proc` schedstat is readable).
+    sched: Option<SchedWindow>,
+}
+
+/// Scheduling context of one ticker window, from `/proc/<pid>/task/<tid>/schedstat`
+/// (field 1: time on a CPU, field 2: time runnable but waiting for one).
+struct SchedWindow {
+    /// Time the driver thread spent runnable but not running.
+    driver_wait: Duration,
+    /// Times the driver thread was put on a CPU.
+    driver_runs: u64,
+    /// Time the consumer thread spent runnable but not running.
+    consumer_wait: Duration,
+    /// The threads of other processes (kernel threads included) that ran
+    /// longest during the window, with their CPU time: at most three, each
+    /// over 0.5 ms.
+    others: Vec<(String, Duration)>,
+}
+
+impl SchedWindow {
+    fn describe(&self) -> String {
+        let others = if self.others.is_empty() {
+            "none over 0.5 ms".to_string()
+        } else {
+            self.others
+                .iter()
+                .map(|(n, d)| format!("{n} {:.1} ms", d.as_secs_f64() * 1e3))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        format!(
+            "the driver thread, put on a CPU {} times, waited {:.2} ms in all for one while runnable, the consumer {:.2} ms; other processes' busiest threads in the window: {others}",
+            self.driver_runs,
+            self.driver_wait.as_secs_f64() * 1e3,
+            self.consumer_wait.as_secs_f64() * 1e3,
+        )
+    }
+}
+
+/// (time on a CPU, time runnable but waiting, times put on a CPU) of a
+/// thread, times in ns.
+fn schedstat(pid: &str, tid: &str) -> Option<(u64, u64, u64)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/schedstat")).ok()?;
+    let mut f = s.split_whitespace().map(|x| x.parse::<u64>().ok());
+    Some((f.next()??, f.next()??, f.next()??))
+}
+
+/// CPU time (ns) of every thread of every other process, keyed by
+/// (pid, tid), with its name.
+fn others_cpu() -> std::collections::HashMap<(String, String), (String, u64)> {
+    let me = std::process::id().to_string();
+    let mut out = std::collections::HashMap::new();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for p in procs.flatten() {
+        let pid = p.file_name().to_string_lossy().into_owned();
+        if pid == me || !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(tasks) = std::fs::read_dir(p.path().join("task")) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            let tid = t.file_name().to_string_lossy().into_owned();
+            let (Some((cpu, _, _)), Ok(comm)) = (
+                schedstat(&pid, &tid),
+                std::fs::read_to_string(t.path().join("comm")),
+            ) else {
+                continue;
+            };
+            out.insert((pid.clone(), tid), (comm.trim_end().to_string(), cpu));
+        }
+    }
+    out
+}
+
+/// Snapshot at the start of a window, for [`SchedWindow`].
+struct SchedStart {
+    driver_tid: String,
+    consumer_tid: String,
+    driver: (u64, u64, u64),
+    consumer: (u64, u64, u64),
+    others: std::collections::HashMap<(String, String), (String, u64)>,
+}
+
+impl SchedStart {
+    /// Reads the counters now; `None` off Linux or without schedstat.
+    fn take(driver_thread: &str) -> Option<SchedStart> {
+        let driver_tid = find_thread(driver_thread).ok()?;
+        let consumer_tid = std::fs::read_link("/proc/thread-self")
+            .ok()?
+            .file_name()?
+            .to_string_lossy()
+            .into_owned();
+        Some(SchedStart {
+            driver: schedstat("self", &driver_tid)?,
+            consumer: schedstat("self", &consumer_tid)?,
+            driver_tid,
+            consumer_tid,
+            others: others_cpu(),
+        })
+    }
+
+    fn finish(self) -> Option<SchedWindow> {
+        let driver = schedstat("self", &self.driver_tid)?;
+        let consumer = schedstat("self", &self.consumer_tid)?;
+        let mut others: Vec<(String, Duration)> = others_cpu()
+            .into_iter()
+            .filter_map(|(k, (name, cpu))| {
+                let before = self.others.get(&k).map_or(0, |b| b.1);
+                let ran = Duration::from_nanos(cpu.saturating_sub(before));
+                (ran > Duration::from_micros(500)).then_some((name, ran))
+            })
+            .collect();
+        others.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        others.truncate(3);
+        Some(SchedWindow {
+            driver_wait: Duration::from_nanos(driver.1.saturating_sub(self.driver.1)),
+            driver_runs: driver.2.saturating_sub(self.driver.2),
+            consumer_wait: Duration::from_nanos(consumer.1.saturating_sub(self.consumer.1)),
+            others,
+        })
+    }
 }
 
 struct Tickers {
@@ -698,8 +823,11 @@ fn grid_sleeper(
 fn tickwheel_window(w: Duration) -> Res<(TickRun, TickRun)> {
     // A driver of its own (the global driver's code, on a thread of its
     // own), so that its lateness figures are this ticker's deliveries only.
-    let driver = Driver::builder().thread_name("tickwheel-ticker").build()?;
+    // A name the kernel keeps whole (15 bytes at most) and that its callback
+    // thread's name ("<name>-callbacks", cut to 15 bytes) does not equal.
+    let driver = Driver::builder().thread_name("tw-ticker").build()?;
     let h = driver.handle();
+    let sched = SchedStart::take("tw-ticker");
     let start = Instant::now();
     // Both grids count from `start`: the ticker's (made just below) within
     // microseconds of it, the sleeper's half a period later.
@@ -718,6 +846,7 @@ fn tickwheel_window(w: Duration) -> Res<(TickRun, TickRun)> {
         n += 1;
     });
     driver_late = driver_late.max(h.stats().lateness.max);
+    let sched = sched.and_then(SchedStart::finish);
     let (grid_start, grid_got) = sleeper.join().map_err(|_| "grid sleeper panicked")??;
     let tw = TickRun {
         name: T_TICKWHEEL,
@@ -725,6 +854,7 @@ fn tickwheel_window(w: Duration) -> Res<(TickRun, TickRun)> {
         got,
         dropped: Some(ticker.dropped()),
         driver_late: Some(driver_late),
+        sched,
     };
     let grid = TickRun {
         name: T_GRID,
@@ -732,6 +862,7 @@ fn tickwheel_window(w: Duration) -> Res<(TickRun, TickRun)> {
         got: grid_got,
         dropped: None,
         driver_late: None,
+        sched: None,
     };
     Ok((tw, grid))
 }
@@ -752,6 +883,7 @@ fn measure_tickers(cfg: &Config) -> Res<Tickers> {
         got,
         dropped: None,
         driver_late: None,
+        sched: None,
     });
 
     let start = Instant::now();
@@ -765,6 +897,7 @@ fn measure_tickers(cfg: &Config) -> Res<Tickers> {
         got,
         dropped: None,
         driver_late: None,
+        sched: None,
     });
 
     let rt = tokio_runtime();
@@ -791,6 +924,7 @@ fn measure_tickers(cfg: &Config) -> Res<Tickers> {
         got,
         dropped: None,
         driver_late: None,
+        sched: None,
     });
 
     runs.push(grid);
@@ -1948,10 +2082,17 @@ impl Report {
                     .map_or("not measured".to_string(), |d| {
                         format!("{:.2} ms", d.as_secs_f64() * 1e3)
                     });
+                let sched = self
+                    .tickers
+                    .runs
+                    .iter()
+                    .find(|r| r.name == T_TICKWHEEL)
+                    .and_then(|r| r.sched.as_ref())
+                    .map_or("not readable".to_string(), SchedWindow::describe);
                 t.push(Target::new(
                     off <= 2,
                     format!(
-                        "{what}: {} received of {} (its driver's latest delivery: {driver} after the tick was due; a sleep loop, run after it: {sleep}; a bare thread sleeping to a grid beside it, in the same window: {machine})",
+                        "{what}: {} received of {} (its driver's latest delivery: {driver} after the tick was due; a sleep loop, run after it: {sleep}; a bare thread sleeping to a grid beside it, in the same window: {machine}; scheduling in the window: {sched})",
                         s.ticks, s.ideal
                     ),
                 ));
@@ -2328,7 +2469,8 @@ impl Report {
              Period error = interval between successive receives − 1 ms. Lag = the k-th receive − the k-th tick of the ideal grid start + k·1 ms (so each missing tick adds 1 ms). \
              \"Intervals > 1.5 ms\" counts the hiccups of the run (a tick late by over half a period, or missing); \"reported dropped\" is tickwheel's own count of ticks it dropped because the channel was still full or it woke a period late; \"driver's latest delivery\" is the most any tick was handed to the channel after it was due (`Stats::lateness`, read often enough to see every delivery): over a period means the driver thread itself woke that late. tickwheel's ticker runs on a driver of its own, so that those figures are its deliveries only. \
              tokio's interval starts one period in (`interval_at`), like the others. \
-             The reference row is no ticker: a bare thread with the driver's 1 ns timer slack sleeping to each point of a 1 ms grid, run at the same time as tickwheel's ticker, its grid half a period off the ticker's (so that their wake-ups do not land on the same moment). Its intervals > 1.5 ms are wake-ups this machine delayed by over half a period during tickwheel's window; a delay of over a whole period, on the driver's thread or the consumer's, costs a 1 ms ticker with a one-tick channel a tick (a shorter one only makes that tick late).\n",
+             The reference row is no ticker: a bare thread with the driver's 1 ns timer slack sleeping to each point of a 1 ms grid, run at the same time as tickwheel's ticker, its grid half a period off the ticker's (so that their wake-ups do not land on the same moment). Its intervals > 1.5 ms are wake-ups this machine delayed by over half a period during tickwheel's window; a delay of over a whole period, on the driver's thread or the consumer's, costs a 1 ms ticker with a one-tick channel a tick (a shorter one only makes that tick late). \
+             For each of tickwheel's windows the report also reads `/proc/<pid>/task/<tid>/schedstat` before and after: how long the driver thread and the consumer waited, in all, for a CPU while runnable, and which threads of other processes (kernel threads included) ran longest in the window. A thread woken on a CPU that another thread keeps (on a kernel that does not preempt kernel code, a kernel thread keeps it until it yields) waits there, whatever its timer slack.\n",
             self.tickers.window, self.tickers.window
         );
         let stats: Vec<(&str, TickStats, Option<u64>, Option<Duration>)> = self
@@ -2385,13 +2527,16 @@ impl Report {
                 let g = grid.stats(self.tickers.window);
                 let _ = writeln!(
                     m,
-                    "- window {}: {} ticks ({} reported dropped), the driver's latest delivery {:.3} ms after its tick; the thread beside it: {} intervals > 1.5 ms, latest wake-up {:.3} ms after its grid point",
+                    "- window {}: {} ticks ({} reported dropped), the driver's latest delivery {:.3} ms after its tick; the thread beside it: {} intervals > 1.5 ms, latest wake-up {:.3} ms after its grid point; {}",
                     i + 2,
                     s.ticks,
                     tw.dropped.unwrap_or(0),
                     tw.driver_late.unwrap_or_default().as_secs_f64() * 1e3,
                     g.gaps,
-                    grid.max_lag_ms()
+                    grid.max_lag_ms(),
+                    tw.sched
+                        .as_ref()
+                        .map_or("scheduling not readable".to_string(), SchedWindow::describe)
                 );
             }
             let _ = writeln!(m);
