@@ -220,8 +220,8 @@ fn deliver(inner: &Inner, batch: &mut Vec<Delivery>, handed_at: u64) {
 /// tried (2026-11-29, 2 vCPUs, Linux 6.18, kernel code not preempted by
 /// default). There a 1 ms ticker lost a tick whenever a kernel thread
 /// (`kdamond`, `kcompactd`) or another process kept the driver's CPU for
-/// over a period (`perf sched` showed waits of 1-5 ms with the driver
-/// runnable). Ticks lost per 2 s window: mean 4.0 over 34 windows as the
+/// over a period (in two such cases `perf sched` showed the driver runnable
+/// and waiting for 1.0 and 3.8 ms). Ticks lost per 2 s window: mean 4.0 over 34 windows as the
 /// driver is; mean 1.5 over 22 with a 100 µs slice (`sched_setattr`, no
 /// privileges needed); 3-20 in 6 windows with `SCHED_FIFO`, which cannot
 /// preempt kernel code either and needs privileges. The slice helps, but
