@@ -733,7 +733,13 @@ struct SchedStart {
 impl SchedStart {
     /// Reads the counters now; `None` off Linux or without schedstat.
     fn take(driver_thread: &str) -> Option<SchedStart> {
-        let driver_tid = find_thread(driver_thread).ok()?;
+        // A new thread names itself once it runs, which may be after `build`
+        // returns: look for up to a second.
+        let driver_tid = (0..1000).find_map(|_| {
+            find_thread(driver_thread)
+                .inspect_err(|_| std::thread::sleep(Duration::from_millis(1)))
+                .ok()
+        })?;
         let consumer_tid = std::fs::read_link("/proc/thread-self")
             .ok()?
             .file_name()?
