@@ -221,11 +221,12 @@ fn deliver(inner: &Inner, batch: &mut Vec<Delivery>, handed_at: u64) {
 /// default). There a 1 ms ticker lost a tick whenever a kernel thread
 /// (`kdamond`, `kcompactd`) or another process kept the driver's CPU for
 /// over a period (in two such cases `perf sched` showed the driver runnable
-/// and waiting for 1.0 and 3.8 ms). Ticks lost per 2 s window: mean 4.0 over 34 windows as the
-/// driver is; mean 1.5 over 22 with a 100 µs slice (`sched_setattr`, no
-/// privileges needed); 3-20 in 6 windows with `SCHED_FIFO`, which cannot
-/// preempt kernel code either and needs privileges. The slice helps, but
-/// setting it is an `unsafe` FFI call, which this crate does not make.
+/// and waiting for 1.0 and 3.8 ms). Ticks lost per 2 s window: a mean of 4.0
+/// over 34 windows as the driver is; 1.5 over 22 with a 100 µs slice
+/// (`sched_setattr`, no privileges needed); 3 to 20 in 6 windows with
+/// `SCHED_FIFO`, which cannot preempt kernel code either and needs
+/// privileges. The slice helps, but setting it is an `unsafe` FFI call,
+/// which this crate does not make.
 fn set_timer_slack() {
     #[cfg(target_os = "linux")]
     if let Err(e) = write_timer_slack() {
