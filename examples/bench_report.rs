@@ -627,9 +627,16 @@ fn set_timer_slack_1ns() -> std::io::Result<()> {
 /// The calling thread's `/proc/<tid>/timerslack_ns` (Linux; the file is not
 /// under `/proc/thread-self/`).
 fn timer_slack_path() -> std::io::Result<String> {
+    Ok(format!("/proc/{}/timerslack_ns", current_tid()?))
+}
+
+/// The calling thread's tid, from the `/proc/thread-self` link (Linux).
+fn current_tid() -> std::io::Result<String> {
     let link = std::fs::read_link("/proc/thread-self")?;
-    let tid = link.file_name().and_then(|s| s.to_str()).unwrap_or("self");
-    Ok(format!("/proc/{tid}/timerslack_ns"))
+    link.file_name()
+        .and_then(|s| s.to_str())
+        .map(str::to_string)
+        .ok_or_else(|| std::io::Error::other("unexpected /proc/thread-self link"))
 }
 
 /// One ticker read for a window.
@@ -740,11 +747,7 @@ impl SchedStart {
                 .inspect_err(|_| std::thread::sleep(Duration::from_millis(1)))
                 .ok()
         })?;
-        let consumer_tid = std::fs::read_link("/proc/thread-self")
-            .ok()?
-            .file_name()?
-            .to_string_lossy()
-            .into_owned();
+        let consumer_tid = current_tid().ok()?;
         Some(SchedStart {
             driver: schedstat("self", &driver_tid)?,
             consumer: schedstat("self", &consumer_tid)?,
@@ -1039,10 +1042,7 @@ fn thread_cpu(tid: &str) -> Res<(u64, Option<u64>)> {
     let rest = stat.rsplit_once(')').ok_or("malformed stat")?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
-    let sched = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat"))
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok());
-    Ok((ticks, sched))
+    Ok((ticks, schedstat("self", tid).map(|(on_cpu, _, _)| on_cpu)))
 }
 
 fn measure_idle(cfg: &Config) -> Res<Idle> {
