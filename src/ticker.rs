@@ -37,6 +37,12 @@ use std::time::{Duration, Instant};
 ///   the others as dropped.
 /// - A period shorter than the driver's resolution works (deadlines are
 ///   exact); ticks the driver cannot keep up with are dropped and counted.
+/// - A thread kept off its CPU for over a period, the driver's or the
+///   consumer's, costs ticks the same way. With periods near a millisecond,
+///   expect a few on a machine whose CPUs are shared: on the 2-vCPU VM of
+///   `docs/benchmarks.md`, kernel threads holding a CPU for milliseconds cost
+///   a 1 ms ticker 0 to 9 ticks per 2 s. Read [`dropped`](Self::dropped)
+///   rather than assuming none.
 /// - Dropping the ticker removes it from the wheel: a forgotten
 ///   `Ticker.Stop()` cannot leak. A thread that loops over a ticker forever
 ///   still keeps it (and itself) alive, as a goroutine does in Go: give such
