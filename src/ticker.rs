@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 ///   consumer's, costs ticks the same way. With periods near a millisecond,
 ///   expect a few on a machine whose CPUs are shared: on the 2-vCPU VM of
 ///   `docs/benchmarks.md`, kernel threads holding a CPU for milliseconds cost
-///   a 1 ms ticker 0 to 9 ticks per 2 s. Read [`dropped`](Self::dropped)
+///   a 1 ms ticker 0 to 11 ticks per 2 s. Read [`dropped`](Self::dropped)
 ///   rather than assuming none.
 /// - Dropping the ticker removes it from the wheel: a forgotten
 ///   `Ticker.Stop()` cannot leak. A thread that loops over a ticker forever
