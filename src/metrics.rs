@@ -9,6 +9,7 @@
 //! | `tickwheel_live`              | gauge     | live handles, label `kind` (`timer`, `ticker`, `callback`, `token`; tokens are process-wide) |
 //! | `tickwheel_fired`             | counter   | [`Stats::fired`]                       |
 //! | `tickwheel_dropped_ticks`     | counter   | [`Stats::dropped_ticks`]               |
+//! | `tickwheel_skipped_ticks`     | counter   | [`Stats::skipped_ticks`]               |
 //! | `tickwheel_callback_panics`   | counter   | [`Stats::callback_panics`]             |
 //! | `tickwheel_wakeups`           | counter   | [`Stats::wakeups`]                     |
 //! | `tickwheel_lateness_seconds`  | histogram | one sample per item of each batch the driver hands over (the samples of [`LatenessSummary`](crate::LatenessSummary), of every batch in full) |
@@ -46,6 +47,8 @@ pub(crate) fn publish(inner: &Inner, lateness: Option<&mut dyn Iterator<Item = u
     metrics::counter!("tickwheel_fired", "driver" => driver.clone()).absolute(s.fired);
     metrics::counter!("tickwheel_dropped_ticks", "driver" => driver.clone())
         .absolute(s.dropped_ticks);
+    metrics::counter!("tickwheel_skipped_ticks", "driver" => driver.clone())
+        .absolute(s.skipped_ticks);
     metrics::counter!("tickwheel_callback_panics", "driver" => driver.clone())
         .absolute(s.callback_panics);
     metrics::counter!("tickwheel_wakeups", "driver" => driver.clone()).absolute(s.wakeups);

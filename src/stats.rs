@@ -43,6 +43,15 @@ pub struct Stats {
     /// Ticks lost: dropped on a full channel or skipped because the driver
     /// woke more than a period late.
     pub dropped_ticks: u64,
+    /// The part of `dropped_ticks` skipped because the driver thread handled
+    /// a ticker a period or more after its tick was due, rather than offered
+    /// to a full channel. It tells who was late: a consumer that did not
+    /// read in time loses ticks on a full channel; these were lost by a
+    /// driver thread that was late itself (kept off a CPU, or busy with a
+    /// long batch). On a [`ManualClock`](crate::ManualClock) driver, which
+    /// is stepped at every deadline it passes, it stays 0 unless a ticker is
+    /// made or reset while another thread is advancing the clock.
+    pub skipped_ticks: u64,
     /// Callbacks that panicked, plus closures whose drop panicked when the
     /// driver dropped them unrun (stopped once due, cut off by shutdown, or
     /// made after it), plus panics of the
@@ -164,7 +173,7 @@ impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "pending {} | live: {} timers, {} tickers, {} callbacks, {} tokens | fired {} | dropped ticks {} | callback panics {} | wakeups {} | lateness {}",
+            "pending {} | live: {} timers, {} tickers, {} callbacks, {} tokens | fired {} | dropped ticks {} ({} skipped) | callback panics {} | wakeups {} | lateness {}",
             self.pending,
             self.timers,
             self.tickers,
@@ -172,6 +181,7 @@ impl fmt::Display for Stats {
             self.tokens,
             self.fired,
             self.dropped_ticks,
+            self.skipped_ticks,
             self.callback_panics,
             self.wakeups,
             self.lateness
@@ -186,6 +196,8 @@ pub(crate) struct Counters {
     pub(crate) fired: AtomicU64,
     /// See [`Stats::dropped_ticks`].
     pub(crate) dropped_ticks: AtomicU64,
+    /// See [`Stats::skipped_ticks`].
+    pub(crate) skipped_ticks: AtomicU64,
     /// See [`Stats::callback_panics`].
     pub(crate) callback_panics: AtomicU64,
     /// See [`Stats::wakeups`].
@@ -203,6 +215,7 @@ impl Counters {
             callbacks: live[2],
             fired: self.fired.load(Relaxed),
             dropped_ticks: self.dropped_ticks.load(Relaxed),
+            skipped_ticks: self.skipped_ticks.load(Relaxed),
             callback_panics: self.callback_panics.load(Relaxed),
             wakeups: self.wakeups.load(Relaxed),
             tokens: crate::cancel::live_tokens(),

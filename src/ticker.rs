@@ -41,8 +41,11 @@ use std::time::{Duration, Instant};
 ///   consumer's, costs ticks the same way. With periods near a millisecond,
 ///   expect a few on a machine whose CPUs are shared: on the 2-vCPU VM of
 ///   `docs/benchmarks.md`, kernel threads holding a CPU for milliseconds cost
-///   a 1 ms ticker 0 to 11 ticks per 2 s. Read [`dropped`](Self::dropped)
-///   rather than assuming none.
+///   a 1 ms ticker 0 to 11 ticks per 2 s, nearly all of them skipped by a
+///   driver thread that woke late rather than dropped on a full channel.
+///   Read [`dropped`](Self::dropped) rather than assuming none;
+///   [`Stats::skipped_ticks`](crate::Stats::skipped_ticks) tells which side
+///   was late.
 /// - Dropping the ticker removes it from the wheel: a forgotten
 ///   `Ticker.Stop()` cannot leak. A thread that loops over a ticker forever
 ///   still keeps it (and itself) alive, as a goroutine does in Go: give such

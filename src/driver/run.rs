@@ -123,6 +123,7 @@ fn collect(inner: &Inner, st: &mut State, now: u64, buf: &mut Buffers) {
                 if missed > 0 {
                     shared.dropped.fetch_add(missed, Relaxed);
                     inner.counters.dropped_ticks.fetch_add(missed, Relaxed);
+                    inner.counters.skipped_ticks.fetch_add(missed, Relaxed);
                 }
                 rearm = Some(
                     missed
@@ -280,6 +281,16 @@ mod tests {
             h.inner.clock.instant_of(created + 60 * MS)
         );
         assert_eq!(ticker.dropped(), 4);
+        // All four were skipped by the late driver, none dropped on a full
+        // channel. Now the reader is late instead: 70 waits in the channel,
+        // 80 is offered to it and dropped, on time.
+        let s = h.stats();
+        assert_eq!((s.dropped_ticks, s.skipped_ticks), (4, 4));
+        h.step_at(created + 70 * MS);
+        h.step_at(created + 80 * MS);
+        let s = h.stats();
+        assert_eq!((s.dropped_ticks, s.skipped_ticks), (5, 4));
+        assert_eq!(ticker.dropped(), 5);
     }
 
     // Issue 2, semantics 9 (added by test review): a driver that wakes late
