@@ -647,12 +647,28 @@ struct TickRun {
     got: Vec<Instant>,
     /// Ticks the library reports dropped (tickwheel only).
     dropped: Option<u64>,
+    /// Of those, the ticks its driver skipped because it woke a period or
+    /// more late (`Stats::skipped_ticks` of the ticker's own driver), as
+    /// opposed to ticks offered to a full channel (tickwheel only).
+    skipped: Option<u64>,
     /// The latest the driver delivered a tick, after it was due (tickwheel
     /// only): how late the driver thread itself woke.
     driver_late: Option<Duration>,
     /// Who had the CPUs during the window (tickwheel only; Linux, if
     /// `/proc` schedstat is readable).
     sched: Option<SchedWindow>,
+}
+
+impl TickRun {
+    /// "N" ticks reported dropped, with how many of them the driver skipped
+    /// by waking late; "–" for a library that reports none.
+    fn dropped_text(&self) -> String {
+        match (self.dropped, self.skipped) {
+            (Some(d), Some(k)) => format!("{d} ({k} skipped by the late driver)"),
+            (Some(d), None) => d.to_string(),
+            _ => "–".to_string(),
+        }
+    }
 }
 
 /// Scheduling context of one ticker window, from `/proc/<pid>/task/<tid>/schedstat`
@@ -862,6 +878,7 @@ fn tickwheel_window(w: Duration) -> Res<(TickRun, TickRun)> {
         start,
         got,
         dropped: Some(ticker.dropped()),
+        skipped: Some(h.stats().skipped_ticks),
         driver_late: Some(driver_late),
         sched,
     };
@@ -870,6 +887,7 @@ fn tickwheel_window(w: Duration) -> Res<(TickRun, TickRun)> {
         start: grid_start,
         got: grid_got,
         dropped: None,
+        skipped: None,
         driver_late: None,
         sched: None,
     };
@@ -891,6 +909,7 @@ fn measure_tickers(cfg: &Config) -> Res<Tickers> {
         start,
         got,
         dropped: None,
+        skipped: None,
         driver_late: None,
         sched: None,
     });
@@ -905,6 +924,7 @@ fn measure_tickers(cfg: &Config) -> Res<Tickers> {
         start,
         got,
         dropped: None,
+        skipped: None,
         driver_late: None,
         sched: None,
     });
@@ -932,6 +952,7 @@ fn measure_tickers(cfg: &Config) -> Res<Tickers> {
         start,
         got,
         dropped: None,
+        skipped: None,
         driver_late: None,
         sched: None,
     });
@@ -2095,10 +2116,16 @@ impl Report {
                     .find(|r| r.name == T_TICKWHEEL)
                     .and_then(|r| r.sched.as_ref())
                     .map_or("not readable".to_string(), SchedWindow::describe);
+                let dropped = self
+                    .tickers
+                    .runs
+                    .iter()
+                    .find(|r| r.name == T_TICKWHEEL)
+                    .map_or("not measured".to_string(), TickRun::dropped_text);
                 t.push(Target::new(
                     off <= 2,
                     format!(
-                        "{what}: {} received of {} (its driver's latest delivery: {driver} after the tick was due; a sleep loop, run after it: {sleep}; a bare thread sleeping to a grid beside it, in the same window: {machine}; scheduling in the window: {sched})",
+                        "{what}: {} received of {} (reported dropped: {dropped}; its driver's latest delivery: {driver} after the tick was due; a sleep loop, run after it: {sleep}; a bare thread sleeping to a grid beside it, in the same window: {machine}; scheduling in the window: {sched})",
                         s.ticks, s.ideal
                     ),
                 ));
@@ -2313,7 +2340,7 @@ impl Report {
             }
             if losses.iter().any(|l| l.contains("Ticker delivered")) {
                 why.push(
-                    "a tickwheel Ticker's channel holds one tick, so when the consumer (or the driver) loses the CPU for more than a period the next tick is dropped and counted, as in Go, where `crossbeam_channel::tick` and tokio's `interval` deliver the missed tick late instead",
+                    "a tickwheel Ticker's channel holds one tick, so when the driver (or the consumer) loses the CPU for more than a period the next tick is dropped and counted, as in Go, where `crossbeam_channel::tick` and tokio's `interval` deliver the missed tick late instead",
                 );
             }
             if losses.iter().any(|l| l.contains("threads")) {
@@ -2473,13 +2500,13 @@ impl Report {
             m,
             "A 1 ms ticker read for {:?} by a consumer that keeps up; ticks counted until {:?} + half a period after the start. \
              Period error = interval between successive receives − 1 ms. Lag = the k-th receive − the k-th tick of the ideal grid start + k·1 ms (so each missing tick adds 1 ms). \
-             \"Intervals > 1.5 ms\" counts the hiccups of the run (a tick late by over half a period, or missing); \"reported dropped\" is tickwheel's own count of ticks it dropped because the channel was still full or it woke a period late; \"driver's latest delivery\" is the most any tick was handed to the channel after it was due (`Stats::lateness`, read often enough to see every delivery): over a period means the driver thread itself woke that late. tickwheel's ticker runs on a driver of its own, so that those figures are its deliveries only. \
+             \"Intervals > 1.5 ms\" counts the hiccups of the run (a tick late by over half a period, or missing); \"reported dropped\" is tickwheel's own count of ticks it dropped because the channel was still full or it woke a period late, and how many of them it skipped because its driver thread woke a period or more late (`Stats::skipped_ticks` of the ticker's driver; the rest were offered to a channel the consumer had not emptied yet); \"driver's latest delivery\" is the most any tick was handed to the channel after it was due (`Stats::lateness`, read often enough to see every delivery): over a period means the driver thread itself woke that late. tickwheel's ticker runs on a driver of its own, so that those figures are its deliveries only. \
              tokio's interval starts one period in (`interval_at`), like the others. \
              The reference row is no ticker: a bare thread with the driver's 1 ns timer slack sleeping to each point of a 1 ms grid, run at the same time as tickwheel's ticker, its grid half a period off the ticker's (so that their wake-ups do not land on the same moment). Its intervals > 1.5 ms are wake-ups this machine delayed by over half a period during tickwheel's window; a delay of over a whole period, on the driver's thread or the consumer's, costs a 1 ms ticker with a one-tick channel a tick (a shorter one only makes that tick late). \
              For each of tickwheel's windows the report also reads `/proc/<pid>/task/<tid>/schedstat` before and after: how long the driver thread and the consumer waited, in all, for a CPU while runnable, and which threads of other processes (kernel threads included) ran longest in the window. A thread woken on a CPU that another thread keeps (on a kernel that does not preempt kernel code, a kernel thread keeps it until it yields) waits there, whatever its timer slack.\n",
             self.tickers.window, self.tickers.window
         );
-        let stats: Vec<(&str, TickStats, Option<u64>, Option<Duration>)> = self
+        let stats: Vec<(&str, TickStats, String, Option<Duration>)> = self
             .tickers
             .runs
             .iter()
@@ -2487,7 +2514,7 @@ impl Report {
                 (
                     r.name,
                     r.stats(self.tickers.window),
-                    r.dropped,
+                    r.dropped_text(),
                     r.driver_late,
                 )
             })
@@ -2514,7 +2541,7 @@ impl Report {
                 s.p99_jitter_us / best_jit,
                 s.gaps,
                 s.final_lag_ms,
-                dropped.map_or("–".to_string(), |d| d.to_string()),
+                dropped,
                 late.map_or("–".to_string(), |d| format!(
                     "{:.3}",
                     d.as_secs_f64() * 1e3
@@ -2536,7 +2563,7 @@ impl Report {
                     "- window {}: {} ticks ({} reported dropped), the driver's latest delivery {:.3} ms after its tick; the thread beside it: {} intervals > 1.5 ms, latest wake-up {:.3} ms after its grid point; {}",
                     i + 2,
                     s.ticks,
-                    tw.dropped.unwrap_or(0),
+                    tw.dropped_text(),
                     tw.driver_late.unwrap_or_default().as_secs_f64() * 1e3,
                     g.gaps,
                     grid.max_lag_ms(),
