@@ -2560,7 +2560,7 @@ impl Report {
                 let g = grid.stats(self.tickers.window);
                 let _ = writeln!(
                     m,
-                    "- window {}: {} ticks ({} reported dropped), the driver's latest delivery {:.3} ms after its tick; the thread beside it: {} intervals > 1.5 ms, latest wake-up {:.3} ms after its grid point; {}",
+                    "- window {}: {} ticks, reported dropped: {}; the driver's latest delivery {:.3} ms after its tick; the thread beside it: {} intervals > 1.5 ms, latest wake-up {:.3} ms after its grid point; {}",
                     i + 2,
                     s.ticks,
                     tw.dropped_text(),
