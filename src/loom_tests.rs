@@ -1916,3 +1916,64 @@ mod cancel_models {
         });
     }
 }
+
+/// Hedge threads (`Builder::hedge_threads`): two driver threads that woke
+/// for the same deadline both step, racing a stop(). Whichever steps first
+/// collects the value; the other finds nothing due. Asserted: the value is
+/// delivered at most once (`fired` ≤ 1); nobody reads it, so stop() always
+/// prevents a delivery (the arming, or the unread value it withdraws) and
+/// returns true; no value is received after it returns.
+#[test]
+fn loom_two_driver_threads_vs_stop() {
+    loom::model(|| {
+        let (h, _jobs) = Handle::without_threads();
+        let timer = h.timer(Duration::ZERO);
+        let d1 = spawn_driver(&h);
+        let d2 = spawn_driver(&h);
+        let stopped = timer.stop();
+        h.inner.chan_point();
+        assert_eq!(
+            timer.try_recv(),
+            Err(TryRecvError::Empty),
+            "a value from before stop()"
+        );
+        d1.join().unwrap();
+        d2.join().unwrap();
+        h.inner.chan_point();
+        assert_eq!(
+            timer.try_recv(),
+            Err(TryRecvError::Empty),
+            "a stale value arrived later"
+        );
+        assert!(
+            stopped,
+            "stop() prevented nothing, yet nobody read the value"
+        );
+        assert!(h.stats().fired <= 1, "fired {} times", h.stats().fired);
+    });
+}
+
+/// Hedge threads on a ticker: two driver threads step for the same
+/// deadline while a receiver takes ticks. The tick due is delivered once
+/// (the second step finds the ticker re-armed on its grid, not due), so at
+/// most one tick is received, `dropped()` agrees with `Stats`, and the
+/// ticker stays armed once.
+#[test]
+fn loom_two_driver_threads_vs_ticker_receive() {
+    loom::model(|| {
+        let (h, _jobs) = Handle::without_threads();
+        let ticker = Arc::new(h.ticker(Duration::from_secs(40)));
+        let d1 = spawn_driver(&h);
+        let d2 = spawn_driver(&h);
+        let first = ticker.try_recv().is_ok();
+        d1.join().unwrap();
+        d2.join().unwrap();
+        h.inner.chan_point();
+        let later = ticker.try_recv().is_ok();
+        let s = h.stats();
+        assert!(!(first && later), "the tick due was received twice");
+        assert_eq!(s.fired, 1, "the tick due was not delivered exactly once");
+        assert_eq!(ticker.dropped(), s.dropped_ticks);
+        assert_eq!(s.pending, 1, "the ticker is not armed once");
+    });
+}

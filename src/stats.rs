@@ -68,7 +68,9 @@ pub struct Stats {
     /// again until that deadline unless it is already reached, so such a
     /// timer usually costs two); and when shutdown woke it. Passes the driver
     /// makes one after another without sleeping (the next deadline was
-    /// reached during a pass) add nothing. Always 0 on a
+    /// reached during a pass) add nothing. With
+    /// [`hedge_threads`](crate::Builder::hedge_threads), each driver thread's
+    /// wake-ups count: `n + 1` per deadline. Always 0 on a
     /// [`ManualClock`](crate::ManualClock) driver, which has no driver
     /// thread.
     pub wakeups: u64,

@@ -120,11 +120,23 @@ impl Drop for Figure {
 /// side.)
 ///
 /// Ported from Go's time/sleep_test.go testStopResetResult (issue 69312).
-fn stop_or_reset_races_fire(use_stop: bool) {
-    let driver = real_driver("stress-race");
+///
+/// `hedge` extra driver threads (`Builder::hedge_threads`): with them, two
+/// threads may wake for the deadline the pair shares and both step.
+fn stop_or_reset_races_fire(use_stop: bool, hedge: usize) {
+    let driver = Driver::builder()
+        .thread_name("stress-race")
+        .hedge_threads(hedge)
+        .build()
+        .expect("start driver");
     let threads = size(8, 100);
     let rounds = size(100, 1000);
-    let name = if use_stop { "stop race" } else { "reset race" };
+    let name = match (use_stop, hedge) {
+        (true, 0) => "stop race",
+        (false, 0) => "reset race",
+        (true, _) => "stop race, hedged driver",
+        (false, _) => "reset race, hedged driver",
+    };
     let _fig = Figure::new(name, format!("{threads} threads x {rounds} rounds"));
     let start = Arc::new(Barrier::new(threads));
     let prevented = Arc::new(AtomicU64::new(0));
@@ -189,20 +201,27 @@ fn stop_or_reset_races_fire(use_stop: bool) {
     let stats = driver.handle().stats();
     assert_eq!(stats.pending, 0, "{stats}");
     assert_eq!(stats.timers, 0, "{stats}");
-    eprintln!(
-        "{} race: {threads} threads x {rounds} rounds: {p} prevented, {r} received",
-        if use_stop { "stop" } else { "reset" }
-    );
+    eprintln!("{name}: {threads} threads x {rounds} rounds: {p} prevented, {r} received");
 }
 
 #[test]
 fn stop_result_matches_receivability() {
-    stop_or_reset_races_fire(true);
+    stop_or_reset_races_fire(true, 0);
 }
 
 #[test]
 fn reset_result_matches_receivability() {
-    stop_or_reset_races_fire(false);
+    stop_or_reset_races_fire(false, 0);
+}
+
+#[test]
+fn stop_result_matches_receivability_with_a_hedge_thread() {
+    stop_or_reset_races_fire(true, 1);
+}
+
+#[test]
+fn reset_result_matches_receivability_with_a_hedge_thread() {
+    stop_or_reset_races_fire(false, 1);
 }
 
 /// One fast ticker shared by 8 receiver threads, each taking 100 ticks: no

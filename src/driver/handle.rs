@@ -123,6 +123,9 @@ pub(crate) struct Inner {
     pub(crate) counters: Counters,
     /// Name of the driver thread.
     pub(crate) name: String,
+    /// How many threads run the driver loop (1, plus any hedge threads):
+    /// with more than one, every wake-up of the driver wakes all of them.
+    pub(crate) driver_threads: usize,
     /// Loom only: touched before every channel operation, see
     /// [`Inner::chan_point`].
     #[cfg(loom)]
@@ -206,6 +209,7 @@ impl Inner {
         name: String,
         jobs: Jobs,
         sites: Option<SiteTracker>,
+        driver_threads: usize,
     ) -> Self {
         // Start the wheel's time at the clock's (a real clock's time zero is
         // a day back), so the first deadlines are filed relative to now.
@@ -225,6 +229,7 @@ impl Inner {
             jobs,
             counters: Counters::default(),
             name,
+            driver_threads,
             #[cfg(loom)]
             chan: loom::sync::atomic::AtomicUsize::new(0),
         }
@@ -257,7 +262,7 @@ impl Inner {
         // Release W before waking the driver, so it does not block on it.
         drop(st);
         if wake {
-            self.wake.notify_one();
+            self.wake_driver();
         }
         key
     }
@@ -298,7 +303,7 @@ impl Inner {
         // leave its entry and live count behind.
         self.drop_caught(stillborn);
         if wake {
-            self.wake.notify_one();
+            self.wake_driver();
         }
         if let Some((f, site)) = note {
             // Refused only if a shutdown began after W was released.
@@ -307,6 +312,18 @@ impl Inner {
             }
         }
         key
+    }
+
+    /// Wakes the driver thread, or every driver thread when it has hedge
+    /// threads: each must see the new `next_wake` (or the shutdown), since
+    /// the point of a hedge thread is that any one of them may be the one
+    /// that gets a CPU first. Called with `W` released.
+    pub(crate) fn wake_driver(&self) {
+        if self.driver_threads > 1 {
+            self.wake.notify_all();
+        } else {
+            self.wake.notify_one();
+        }
     }
 
     /// Removes an entry and returns it (and whether it was armed), to be
@@ -332,7 +349,7 @@ impl Inner {
         if st.lower_wake(deadline) {
             // Release W first, so the woken driver does not block on it.
             drop(st);
-            self.wake.notify_one();
+            self.wake_driver();
         }
     }
 
@@ -388,7 +405,7 @@ impl Inner {
         drop(senders);
         drop(d);
         drop(orphans);
-        self.wake.notify_one();
+        self.wake_driver();
         // Last, and one at a time: the drop of what an unrun closure captured
         // may panic, and must neither skip the rest of the shutdown nor the
         // other drops.
@@ -515,7 +532,7 @@ impl Handle {
     /// A threadless driver's handle, at 1 ms resolution, counting sites
     /// with `sites` if given.
     fn threadless(clock: Clock, jobs: Jobs, sites: Option<SiteTracker>) -> Handle {
-        let inner = Inner::new(clock, 1_000_000, "test".into(), jobs, sites);
+        let inner = Inner::new(clock, 1_000_000, "test".into(), jobs, sites, 1);
         Handle {
             inner: InnerRef::Shared(Arc::new(inner)),
         }

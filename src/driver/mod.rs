@@ -1,5 +1,6 @@
-//! [`Driver`]: one thread that advances the wheel, plus one that runs
-//! callbacks; and [`Builder`] to configure it.
+//! [`Driver`]: one thread that advances the wheel (plus any hedge threads
+//! running the same loop), and one that runs callbacks; and [`Builder`] to
+//! configure it.
 
 pub(crate) mod callbacks;
 pub(crate) mod handle;
@@ -47,8 +48,9 @@ use std::time::{Duration, Instant};
 pub struct Driver {
     /// Handle to the shared state.
     handle: Handle,
-    /// The wheel thread (none on a manual clock: `advance` drives it).
-    thread: Option<JoinHandle<()>>,
+    /// The driver thread, then its hedge threads (none on a manual clock:
+    /// `advance` drives it).
+    threads: Vec<JoinHandle<()>>,
     /// The callback thread.
     callbacks: Option<JoinHandle<()>>,
 }
@@ -72,6 +74,8 @@ pub struct Builder {
     clock: Option<ManualClock>,
     /// Live-handle threshold per creation site, and what to call.
     site_threshold: Option<(usize, SiteFn)>,
+    /// Extra threads running the driver loop beside the driver thread.
+    hedge_threads: usize,
 }
 
 impl fmt::Debug for Builder {
@@ -84,6 +88,7 @@ impl fmt::Debug for Builder {
                 "site_threshold",
                 &self.site_threshold.as_ref().map(|(n, _)| n),
             )
+            .field("hedge_threads", &self.hedge_threads)
             .finish()
     }
 }
@@ -95,6 +100,7 @@ impl Default for Builder {
             thread_name: "tickwheel".into(),
             clock: None,
             site_threshold: None,
+            hedge_threads: 0,
         }
     }
 }
@@ -152,6 +158,41 @@ impl Builder {
         self
     }
 
+    /// Runs the driver loop on `n` more threads (default 0), each pinned to a
+    /// CPU of its own on Linux: they all sleep to the same next deadline, and
+    /// whichever gets a CPU first delivers; the others find nothing due and
+    /// sleep again. For short periods on machines where a CPU can be held for
+    /// milliseconds by something the driver thread cannot preempt.
+    ///
+    /// A woken thread waits for the CPU it was woken on. On a virtual machine,
+    /// or on a kernel that does not preempt kernel code, that CPU may be held
+    /// for a few milliseconds (a kernel thread, the host) while another CPU
+    /// idles, and a 1 ms ticker then loses ticks whatever its timer slack.
+    /// Threads on different CPUs are held up together only when all those
+    /// CPUs are. On the 2-vCPU VM of `docs/benchmarks.md` (Linux 6.18, no
+    /// kernel preemption), a 1 ms ticker read in 2 s windows lost ticks to a
+    /// late driver in most windows without hedging (2 to 10 per window), and
+    /// in none of 15 windows with one hedge thread: what it still lost there
+    /// (0 to 3 per window) were ticks offered to a full channel because the
+    /// consumer thread had been held up the same way
+    /// ([`Stats::skipped_ticks`](crate::Stats::skipped_ticks) tells the two
+    /// apart).
+    ///
+    /// The cost: every driver thread wakes at every deadline, so the driver's
+    /// CPU time and [`Stats::wakeups`](crate::Stats::wakeups) grow `n + 1`
+    /// times (with nothing due, none of them wakes); a new earliest deadline
+    /// wakes them all. Threads are pinned to CPUs spread over those the
+    /// process may run on (the driver thread to the first), and share CPUs
+    /// only when there are more threads than CPUs. Unpinned (off Linux, or if
+    /// pinning fails, which is said on stderr), hedge threads help little:
+    /// the scheduler tends to keep them on one CPU. Their names are the
+    /// driver thread's with `-hedge<k>` appended. Ignored on a manual clock,
+    /// which has no driver thread.
+    pub fn hedge_threads(mut self, n: usize) -> Self {
+        self.hedge_threads = n;
+        self
+    }
+
     /// Starts the driver's threads.
     ///
     /// # Errors
@@ -175,7 +216,18 @@ impl Builder {
         let (jobs, job_rx) = callbacks::Jobs::new();
         let sites = self.site_threshold.map(|(n, f)| SiteTracker::new(n, f));
         let name = self.thread_name.clone();
-        let inner = Arc::new(Inner::new(clock, resolution_ns, name, jobs, sites));
+        let driver_threads = match self.clock {
+            Some(_) => 1,
+            None => self.hedge_threads.saturating_add(1),
+        };
+        let inner = Arc::new(Inner::new(
+            clock,
+            resolution_ns,
+            name,
+            jobs,
+            sites,
+            driver_threads,
+        ));
 
         let cb_inner = inner.clone();
         let callbacks = std::thread::Builder::new()
@@ -185,20 +237,26 @@ impl Builder {
             handle: Handle {
                 inner: InnerRef::Shared(inner.clone()),
             },
-            thread: None,
+            threads: Vec::new(),
             callbacks: Some(callbacks),
         };
         match &self.clock {
             Some(m) => m.register(&inner),
             None => {
-                let th_inner = inner.clone();
-                // On error `driver` is dropped, which stops the callback
-                // thread again.
-                driver.thread = Some(
-                    std::thread::Builder::new()
-                        .name(self.thread_name)
-                        .spawn(move || run::run(&th_inner))?,
-                );
+                for (k, cpu) in run::spread_cpus(driver_threads).into_iter().enumerate() {
+                    let name = match k {
+                        0 => self.thread_name.clone(),
+                        k => format!("{}-hedge{k}", self.thread_name),
+                    };
+                    let th_inner = inner.clone();
+                    // On error `driver` is dropped, which stops the threads
+                    // started so far again.
+                    driver.threads.push(
+                        std::thread::Builder::new()
+                            .name(name)
+                            .spawn(move || run::run(&th_inner, cpu))?,
+                    );
+                }
             }
         }
         Ok(driver)
@@ -207,7 +265,7 @@ impl Builder {
 
 impl Driver {
     /// A builder with the defaults: 1 ms resolution, thread `tickwheel`,
-    /// real clock.
+    /// real clock, no hedge threads.
     pub fn builder() -> Builder {
         Builder::default()
     }
@@ -245,9 +303,9 @@ impl Driver {
         if !inner.shut_down() {
             return;
         }
-        if let Some(t) = self.thread.take() {
-            // The driver thread only exits after delivering what it had
-            // collected, so no sender clone survives this join.
+        // A driver thread only exits after delivering what it had collected,
+        // so no sender clone survives these joins.
+        for t in self.threads.drain(..) {
             join(t);
         }
         // In-flight senders of a manual-clock step are dropped when D is.

@@ -24,9 +24,22 @@ pub(crate) struct Buffers {
     batch: Vec<Delivery>,
 }
 
-/// The driver thread's body.
-pub(crate) fn run(inner: &Inner) {
+/// The body of a driver thread: the driver thread itself, or one of its
+/// hedge threads (see [`Builder::hedge_threads`](crate::Builder::hedge_threads)),
+/// which all run this same loop on the same state. `cpu` is the CPU to pin
+/// this thread to (Linux, hedged drivers only).
+///
+/// Several threads in this loop need nothing more than one: whoever holds
+/// `W` and finds `next_wake` reached steps, and the step moves `next_wake`
+/// past what it collected before it releases `W`, so a thread that wakes
+/// for the same deadline a moment later finds nothing due and sleeps again
+/// (to the new `next_wake`). Deliveries stay one at a time under `D`, in
+/// the order of the steps. Every thread waits on the same condvar, and
+/// [`Inner::wake_driver`] wakes them all, so each sleeps to the current
+/// `next_wake`.
+pub(crate) fn run(inner: &Inner, cpu: Option<usize>) {
     set_timer_slack();
+    pin_to(cpu);
     let mut buf = Buffers::default();
     let mut st = inner.state.lock();
     loop {
@@ -237,6 +250,57 @@ fn set_timer_slack() {
             "tickwheel: could not lower the driver thread's timer slack ({e}); timers may fire up to 50 µs late"
         );
     }
+}
+
+/// The CPU each of a driver's `threads` threads pins itself to: `None` for
+/// all (no pinning) when there is one thread, or off Linux, or when the CPUs
+/// this process may run on cannot be read; else CPUs spread over that set
+/// (threads share CPUs only when there are more threads than CPUs).
+pub(crate) fn spread_cpus(threads: usize) -> Vec<Option<usize>> {
+    #[cfg(target_os = "linux")]
+    if threads > 1 {
+        match rustix::thread::sched_getaffinity(None) {
+            Ok(set) => {
+                let cpus: Vec<usize> = (0..rustix::thread::CpuSet::MAX_CPU)
+                    .filter(|&c| set.is_set(c))
+                    .collect();
+                let n = cpus.len();
+                if n > 0 {
+                    return (0..threads)
+                        .map(|k| {
+                            Some(if threads <= n {
+                                cpus[k * n / threads]
+                            } else {
+                                cpus[k % n]
+                            })
+                        })
+                        .collect();
+                }
+            }
+            Err(e) => eprintln!(
+                "tickwheel: could not read the CPUs this process may run on ({e}); the driver's hedge threads run unpinned"
+            ),
+        }
+    }
+    vec![None; threads]
+}
+
+/// Pins the calling thread to `cpu`, if given. Failing is not fatal (the
+/// thread runs unpinned, which makes a hedge thread much less useful), and
+/// is said once per thread on stderr.
+fn pin_to(cpu: Option<usize>) {
+    #[cfg(target_os = "linux")]
+    if let Some(cpu) = cpu {
+        let mut set = rustix::thread::CpuSet::new();
+        set.set(cpu);
+        if let Err(e) = rustix::thread::sched_setaffinity(None, &set) {
+            eprintln!(
+                "tickwheel: could not pin a driver thread to CPU {cpu} ({e}); it runs unpinned"
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cpu;
 }
 
 #[cfg(target_os = "linux")]
