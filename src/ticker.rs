@@ -45,7 +45,9 @@ use std::time::{Duration, Instant};
 ///   driver thread that woke late rather than dropped on a full channel.
 ///   Read [`dropped`](Self::dropped) rather than assuming none;
 ///   [`Stats::skipped_ticks`](crate::Stats::skipped_ticks) tells which side
-///   was late.
+///   was late. Where the driver is the one held up, a driver built with
+///   [`Builder::hedge_threads`](crate::Builder::hedge_threads) keeps
+///   delivering from another CPU.
 /// - Dropping the ticker removes it from the wheel: a forgotten
 ///   `Ticker.Stop()` cannot leak. A thread that loops over a ticker forever
 ///   still keeps it (and itself) alive, as a goroutine does in Go: give such

@@ -229,9 +229,10 @@ fn deliver(inner: &Inner, batch: &mut Vec<Delivery>, handed_at: u64) {
 /// itself is writable without privileges (the tid is read from the
 /// `/proc/thread-self` link).
 ///
-/// Slack is the only scheduling attribute the driver changes. It does not
-/// ask for a real-time policy or for a shorter EEVDF slice, though both were
-/// tried (2026-11-29, 2 vCPUs, Linux 6.18, kernel code not preempted by
+/// Slack is the only scheduling attribute the driver thread changes (but
+/// for the CPU pinning of a driver with hedge threads, see [`pin_to`]). It
+/// does not ask for a real-time policy or for a shorter EEVDF slice, though
+/// both were tried (2026-11-29, 2 vCPUs, Linux 6.18, kernel code not preempted by
 /// default). There a 1 ms ticker lost a tick whenever a kernel thread
 /// (`kdamond`, `kcompactd`) or another process kept the driver's CPU for
 /// over a period (in two such cases `perf sched` showed the driver runnable
@@ -240,7 +241,9 @@ fn deliver(inner: &Inner, batch: &mut Vec<Delivery>, handed_at: u64) {
 /// (`sched_setattr`, no privileges needed); 3 to 20 in 6 windows with
 /// `SCHED_FIFO`, which cannot preempt kernel code either and needs
 /// privileges. The slice helps, but setting it is an `unsafe` FFI call,
-/// which this crate does not make.
+/// which this crate does not make. A second driver thread on another CPU
+/// ([`Builder::hedge_threads`](crate::Builder::hedge_threads)) needs no
+/// privileges and no unsafe code of ours, and helped more (see there).
 fn set_timer_slack() {
     #[cfg(target_os = "linux")]
     if let Err(e) = write_timer_slack() {
