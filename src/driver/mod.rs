@@ -169,14 +169,16 @@ impl Builder {
     /// for a few milliseconds (a kernel thread, the host) while another CPU
     /// idles, and a 1 ms ticker then loses ticks whatever its timer slack.
     /// Threads on different CPUs are held up together only when all those
-    /// CPUs are. On the 2-vCPU VM of `docs/benchmarks.md` (Linux 6.18, no
-    /// kernel preemption), a 1 ms ticker read in 2 s windows lost ticks to a
-    /// late driver in most windows without hedging (2 to 10 per window), and
-    /// in none of 15 windows with one hedge thread: what it still lost there
-    /// (0 to 3 per window) were ticks offered to a full channel because the
-    /// consumer thread had been held up the same way
-    /// ([`Stats::skipped_ticks`](crate::Stats::skipped_ticks) tells the two
-    /// apart).
+    /// CPUs are. Measured on the 2-vCPU VM of `docs/benchmarks.md` (Linux
+    /// 6.18, no kernel preemption; 2026-11-29), a 1 ms ticker read in 45
+    /// windows of 2 s for each setting, in alternating runs: without hedge
+    /// threads it received 2000 ± 2 ticks in 17 windows (a mean of 3.5 lost
+    /// per window, 143 of them skipped by a driver thread that woke late);
+    /// with one hedge thread, in 44 (a mean of 0.3 lost, 1 skipped: the
+    /// rest were offered to a full channel because the consumer thread had
+    /// been held up the same way;
+    /// [`Stats::skipped_ticks`](crate::Stats::skipped_ticks) tells the two
+    /// apart). The bench report measures both in every run.
     ///
     /// The cost: every driver thread wakes at every deadline, so the driver's
     /// CPU time and [`Stats::wakeups`](crate::Stats::wakeups) grow `n + 1`
