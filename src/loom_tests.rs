@@ -1977,3 +1977,62 @@ fn loom_two_driver_threads_vs_ticker_receive() {
         assert_eq!(s.pending, 1, "the ticker is not armed once");
     });
 }
+
+/// Hedge threads, each with work of its own: two timers due 10 s apart and
+/// two driver threads stepping one after the other (the clock read under
+/// `W`, so the later step sees the later time: 15 s, then 25 s), racing a
+/// stop() of the first timer. The first step to run may collect both, or
+/// the first timer only, and a step may wait on `D` for the other's
+/// delivery while holding `W`, with the stop queued on `W`. Asserted: no
+/// deadlock; the first timer yields nothing once stop() returns, which
+/// returns true (nobody reads it); the second is delivered exactly once.
+#[test]
+fn loom_two_driver_threads_with_work_each_vs_stop() {
+    use crate::driver::run::{Buffers, step};
+    const S: u64 = 1_000_000_000;
+    loom::model(|| {
+        let (h, _jobs) = Handle::without_threads();
+        let first = h.timer(Duration::from_secs(10));
+        let second = h.timer(Duration::from_secs(20));
+        let turn = Arc::new(AtomicUsize::new(0));
+        let drivers: Vec<_> = (0..2)
+            .map(|_| {
+                let (h, turn) = (h.clone(), turn.clone());
+                thread::spawn(move || {
+                    let st = h.inner.state.lock();
+                    let now = [15 * S, 25 * S][turn.fetch_add(1, SeqCst)];
+                    drop(step(&h.inner, st, now, &mut Buffers::default()));
+                })
+            })
+            .collect();
+        let stopped = first.stop();
+        h.inner.chan_point();
+        assert_eq!(
+            first.try_recv(),
+            Err(TryRecvError::Empty),
+            "a value after stop()"
+        );
+        for d in drivers {
+            d.join().unwrap();
+        }
+        h.inner.chan_point();
+        assert!(
+            stopped,
+            "stop() prevented nothing, yet nobody read the value"
+        );
+        assert_eq!(
+            first.try_recv(),
+            Err(TryRecvError::Empty),
+            "a stale value later"
+        );
+        assert!(
+            second.try_recv().is_ok(),
+            "the second timer was not delivered"
+        );
+        assert_eq!(
+            second.try_recv(),
+            Err(TryRecvError::Empty),
+            "delivered twice"
+        );
+    });
+}
