@@ -183,7 +183,11 @@ impl Builder {
     /// The cost: every driver thread wakes at every deadline, so the driver's
     /// CPU time and [`Stats::wakeups`](crate::Stats::wakeups) grow `n + 1`
     /// times (with nothing due, none of them wakes); a new earliest deadline
-    /// wakes them all. Threads are pinned to CPUs spread over those the
+    /// wakes them all. So it suits a few short periods, not a churn of short
+    /// timers: the cycles of `tests/soak.rs` (zero-duration and short timers,
+    /// tickers and callbacks made and dropped one after another, each one a
+    /// new earliest deadline) took 77 µs each with one hedge thread against
+    /// 9 µs without (one run each, same machine). Threads are pinned to CPUs spread over those the
     /// process may run on (the driver thread to the first), and share CPUs
     /// only when there are more threads than CPUs. Unpinned (off Linux, or if
     /// pinning fails, which is said on stderr), hedge threads help little:
