@@ -2594,31 +2594,40 @@ impl Report {
             );
         }
         let _ = writeln!(m);
-        if !self.tickers.more.is_empty() {
-            let _ = writeln!(
-                m,
-                "tickwheel's ticker again, each time with the reference thread beside it, in {} more windows right after the table's (context: the targets judge the first window only):\n",
+        self.md_windows(
+            m,
+            &format!(
+                "tickwheel's ticker again, each time with the reference thread beside it, in {} more windows right after the table's (context: the targets judge the first window only):",
                 self.tickers.more.len()
-            );
-            for (i, (tw, grid)) in self.tickers.more.iter().enumerate() {
-                let _ = writeln!(m, "{}", self.window_line(i + 2, tw, grid));
-            }
-            let _ = writeln!(m);
-        }
-        if !self.tickers.hedged.is_empty() {
-            let _ = writeln!(
-                m,
-                "tickwheel's ticker on a driver built with `Builder::hedge_threads(1)` (not the default: the driver loop also runs on a second thread, each pinned to a CPU of its own, and whichever gets its CPU first delivers), with the reference thread beside it, in {} windows after those. Its \"driver thread\" figures are those of the first of its two threads:\n",
+            ),
+            &self.tickers.more,
+            2,
+        );
+        self.md_windows(
+            m,
+            &format!(
+                "tickwheel's ticker on a driver built with `Builder::hedge_threads(1)` (not the default: the driver loop also runs on a second thread, each pinned to a CPU of its own, and whichever gets its CPU first delivers), with the reference thread beside it, in {} windows after those. Its \"driver thread\" figures are those of the first of its two threads:",
                 self.tickers.hedged.len()
-            );
-            for (i, (tw, grid)) in self.tickers.hedged.iter().enumerate() {
-                let _ = writeln!(m, "{}", self.window_line(i + 1, tw, grid));
-            }
-            let _ = writeln!(m);
-        }
+            ),
+            &self.tickers.hedged,
+            1,
+        );
         if self.plots_drawn {
             let _ = writeln!(m, "![Ticker period error and lag](img/ticker.png)\n");
         }
+    }
+
+    /// A list of extra ticker windows under `intro`, numbered from
+    /// `first`; nothing if there are none.
+    fn md_windows(&self, m: &mut String, intro: &str, runs: &[(TickRun, TickRun)], first: usize) {
+        if runs.is_empty() {
+            return;
+        }
+        let _ = writeln!(m, "{intro}\n");
+        for (i, (tw, grid)) in runs.iter().enumerate() {
+            let _ = writeln!(m, "{}", self.window_line(first + i, tw, grid));
+        }
+        let _ = writeln!(m);
     }
 
     /// One line of the extra ticker windows: tickwheel's ticks and drops,

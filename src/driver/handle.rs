@@ -139,8 +139,10 @@ pub(crate) struct State {
     pub(crate) wheel: Wheel<Entry>,
     /// When the driver thread will next wake by itself (driver ns, or
     /// [`NEVER`]). Inserters lower it and notify; only the driver raises it,
-    /// when it reaches it. A cancelled earliest timer thus costs at most one
-    /// early wake-up, and creating timers later than it costs none.
+    /// when it reaches it (any of its threads, if it has hedge threads: each
+    /// sleeps to this value as it was when it began to wait). A cancelled
+    /// earliest timer thus costs at most one early wake-up per driver
+    /// thread, and creating timers later than it costs none.
     pub(crate) next_wake: u64,
     /// Set once by `shutdown`.
     pub(crate) shutdown: bool,

@@ -17,8 +17,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// A timer driver: a wheel advanced by one thread, with a second thread for
-/// callbacks.
+/// A timer driver: a wheel advanced by one thread (or, with
+/// [`Builder::hedge_threads`], by whichever of several gets a CPU first),
+/// with another thread for callbacks.
 ///
 /// Most programs use the global driver through [`after`](crate::after),
 /// [`tick`](crate::tick) and friends. A `Driver` of your own gives an
