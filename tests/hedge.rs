@@ -138,16 +138,29 @@ fn a_manual_clock_ignores_hedge_threads() {
 mod linux {
     use super::*;
 
-    /// The ids of this process's threads whose name starts with `prefix`.
-    pub(super) fn tids_named(prefix: &str) -> Vec<String> {
+    /// This process's threads whose name starts with `prefix`: (id, name).
+    fn threads_named(prefix: &str) -> Vec<(String, String)> {
         std::fs::read_dir("/proc/self/task")
             .expect("read /proc/self/task")
             .flatten()
-            .filter(|e| {
-                std::fs::read_to_string(e.path().join("comm"))
-                    .is_ok_and(|c| c.trim_end().starts_with(prefix))
+            .filter_map(|e| {
+                let name = std::fs::read_to_string(e.path().join("comm")).ok()?;
+                let name = name.trim_end();
+                name.starts_with(prefix).then(|| {
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        name.to_string(),
+                    )
+                })
             })
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// The ids of this process's threads whose name starts with `prefix`.
+    pub(super) fn tids_named(prefix: &str) -> Vec<String> {
+        threads_named(prefix)
+            .into_iter()
+            .map(|(tid, _)| tid)
             .collect()
     }
 
@@ -169,14 +182,10 @@ mod linux {
         // Threads pin themselves as they start: wait until both have.
         let give_up = Instant::now() + HANG;
         let pins = loop {
-            let tids = tids_named("hedge-pin");
-            let pins: Vec<String> = tids
+            let pins: Vec<String> = threads_named("hedge-pin")
                 .iter()
-                .filter(|t| {
-                    std::fs::read_to_string(format!("/proc/self/task/{t}/comm"))
-                        .is_ok_and(|c| !c.contains("callb"))
-                })
-                .map(|t| allowed(t))
+                .filter(|(_, name)| !name.contains("callb"))
+                .map(|(tid, _)| allowed(tid))
                 .collect();
             let pinned = pins.iter().filter(|p| p.parse::<usize>().is_ok()).count();
             if pinned == 2 || Instant::now() > give_up {
@@ -201,14 +210,9 @@ mod linux {
         }
         // Named: the driver thread keeps its name, the hedge thread has one
         // of its own.
-        let names: Vec<String> = tids_named("hedge-pin")
-            .iter()
-            .map(|t| {
-                std::fs::read_to_string(format!("/proc/self/task/{t}/comm"))
-                    .unwrap()
-                    .trim_end()
-                    .to_string()
-            })
+        let names: Vec<String> = threads_named("hedge-pin")
+            .into_iter()
+            .map(|(_, name)| name)
             .collect();
         assert!(names.iter().any(|n| n == "hedge-pin"), "{names:?}");
         assert!(names.iter().any(|n| n == "hedge-pin-hedge"), "{names:?}");

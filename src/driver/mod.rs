@@ -188,9 +188,11 @@ impl Builder {
     /// timers: the cycles of `tests/soak.rs` (zero-duration and short timers,
     /// tickers and callbacks made and dropped one after another, each one a
     /// new earliest deadline) took 77 µs each with one hedge thread against
-    /// 9 µs without (one run each, same machine). Threads are pinned to CPUs spread over those the
-    /// process may run on (the driver thread to the first), and share CPUs
-    /// only when there are more threads than CPUs. Unpinned (off Linux, or if
+    /// 9 µs without (one run each, same machine).
+    ///
+    /// Threads are pinned to CPUs spread over those the process may run on
+    /// (the driver thread to the first), and share CPUs only when there are
+    /// more threads than CPUs. Unpinned (off Linux, or if
     /// pinning fails, which is said on stderr), they may not help at all: on
     /// the same VM, with the threads' pinning undone by hand, the late-driver
     /// skips went away but the consumer lost more ticks on a full channel

@@ -46,6 +46,9 @@ pub(crate) fn run(inner: &Inner, cpu: Option<usize>) {
         if st.shutdown {
             break;
         }
+        // Read with W held: with hedge threads, steps then see times that
+        // never decrease in the order they run, so the wheel's time never
+        // goes back whichever thread steps.
         let (_, now) = inner.clock.now();
         if now >= st.next_wake {
             st = step(inner, st, now, &mut buf);
@@ -232,8 +235,8 @@ fn deliver(inner: &Inner, batch: &mut Vec<Delivery>, handed_at: u64) {
 /// Slack is the only scheduling attribute the driver thread changes (but
 /// for the CPU pinning of a driver with hedge threads, see [`pin_to`]). It
 /// does not ask for a real-time policy or for a shorter EEVDF slice, though
-/// both were tried (2026-11-29, 2 vCPUs, Linux 6.18, kernel code not preempted by
-/// default). There a 1 ms ticker lost a tick whenever a kernel thread
+/// both were tried (2026-11-29, 2 vCPUs, Linux 6.18, kernel code not
+/// preempted by default). There a 1 ms ticker lost a tick whenever a kernel thread
 /// (`kdamond`, `kcompactd`) or another process kept the driver's CPU for
 /// over a period (in two such cases `perf sched` showed the driver runnable
 /// and waiting for 1.0 and 3.8 ms). Ticks lost per 2 s window: a mean of 4.0
